@@ -1,0 +1,1 @@
+"""AgentOS: channels, conversations, messages, the SDR inbox and the AI agent."""

@@ -1,0 +1,1 @@
+"""Tenant-scoped reads shared by pages, the API and jobs."""

@@ -1,0 +1,1 @@
+"""Calendly links and webhooks, appointments, free slots and booking."""

@@ -1,0 +1,1 @@
+"""Token wallet and ledger, Razorpay orders and payments, threshold alerts."""

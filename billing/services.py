@@ -1,0 +1,1 @@
+"""Use cases that write: one function per use case, keyword-only, one transaction."""

@@ -1,0 +1,1 @@
+"""GDPR deletion requests, anonymization, export, consent and opt-out."""

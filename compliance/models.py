@@ -1,0 +1,1 @@
+"""Tables and their invariants (constraints, indexes); no business workflows."""

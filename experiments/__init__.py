@@ -1,0 +1,1 @@
+"""A/B experiments, sticky assignment, significance and kill-switches."""

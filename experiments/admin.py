@@ -1,0 +1,1 @@
+"""Admin classes, built on flexoraa.admin.TenantAdmin."""

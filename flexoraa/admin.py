@@ -1,0 +1,302 @@
+"""The manager console. ``TenantAdmin`` is the one base for tenant-owned models: a manager
+sees and edits only their own organization's rows; platform superusers see all."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+
+from flexoraa import selectors, services
+from flexoraa.models import (
+    ApiKey,
+    AuditEvent,
+    JobRun,
+    Membership,
+    Organization,
+    TenantOwned,
+)
+from flexoraa.tenancy import role_is_managing
+
+User = get_user_model()
+
+admin.site.site_header = "Flexoraa manager console"
+admin.site.site_title = "Flexoraa"
+admin.site.index_title = "Your organization"
+
+
+def is_tenant_manager(request) -> bool:
+    membership = getattr(request, "membership", None)
+    return membership is not None and role_is_managing(membership.role)
+
+
+class TenantAdmin(admin.ModelAdmin):
+    """Scopes rows, foreign-key choices and permissions to ``request.organization``."""
+
+    manager_can_add = False
+    manager_can_change = False
+    manager_can_delete = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.for_org(request.organization)
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        if not request.user.is_superuser:
+            exclude.append("organization")
+        return exclude
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        if request.user.is_superuser:
+            filters.insert(0, "organization")
+        return filters
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if not request.user.is_superuser:
+            if issubclass(related, TenantOwned):
+                kwargs["queryset"] = related.objects.for_org(request.organization)
+            elif related is User:
+                kwargs["queryset"] = User.objects.filter(
+                    memberships__organization=request.organization
+                )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or is_tenant_manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request, obj, True)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser or (is_tenant_manager(request) and self.manager_can_add)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.manager_can_change)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.manager_can_delete)
+
+    def _allowed(self, request, obj, manager_flag):
+        if request.user.is_superuser:
+            return True
+        if not (is_tenant_manager(request) and manager_flag):
+            return False
+        return obj is None or obj.organization_id == request.organization.pk
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "timezone", "country", "created_at"]
+    search_fields = ["name", "slug"]
+    fields = ["name", "slug", "timezone", "country", "business_hours", "settings"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        if request.organization is None:
+            return queryset.none()
+        return queryset.filter(pk=request.organization.pk)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if request.user.is_superuser else ["slug"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or is_tenant_manager(request)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser or (
+            is_tenant_manager(request) and (obj is None or obj.pk == request.organization.pk)
+        )
+
+    has_change_permission = has_view_permission
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            services.audit_event_record(
+                org=obj, actor=request.user, action="organization.updated", target=obj,
+                data={"fields": sorted(form.changed_data)},
+            )
+
+
+class MembershipAddForm(forms.ModelForm):
+    """Adds a person: creates their login and their membership together."""
+
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField()
+    password = forms.CharField(widget=forms.PasswordInput, help_text="At least 8 characters.")
+
+    class Meta:
+        model = Membership
+        fields = ["role", "capacity", "is_available"]
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("That username is taken.")
+        return username
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        validate_password(password)
+        return password
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantAdmin):
+    list_display = ["user", "role", "capacity", "is_available", "created_at"]
+    list_filter = ["role", "is_available"]
+    list_editable = ["capacity", "is_available"]
+    search_fields = ["user__username", "user__email"]
+    manager_can_add = True
+    manager_can_change = True
+    fields = ["role", "capacity", "is_available"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "organization")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = MembershipAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            fields = ["username", "email", "password", "role", "capacity", "is_available"]
+            return (["organization", *fields] if request.user.is_superuser else fields)
+        return self.fields
+
+    def save_model(self, request, obj, form, change):
+        org = obj.organization if request.user.is_superuser and obj.organization_id else (
+            request.organization
+        )
+        with transaction.atomic():
+            if change:
+                services.membership_update(
+                    org=org, membership=Membership.objects.get(pk=obj.pk), actor=request.user,
+                    **{field: getattr(obj, field) for field in form.changed_data
+                       if field in {"role", "capacity", "is_available"}},
+                )
+                return
+            user = User.objects.create_user(
+                username=form.cleaned_data["username"], email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+            )
+            created = services.membership_create(
+                org=org, user=user, role=obj.role, capacity=obj.capacity,
+                is_available=obj.is_available, actor=request.user,
+            )
+        obj.pk = created.pk
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantAdmin):
+    list_display = ["name", "prefix", "is_active", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_keys"]
+    manager_can_add = True
+    manager_can_change = False
+
+    def get_form(self, request, obj=None, **kwargs):
+        kwargs["form"] = ApiKeyAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    @admin.display(boolean=True)
+    def is_active(self, obj):
+        return obj.is_active
+
+    def save_model(self, request, obj, form, change):
+        org = obj.organization if request.user.is_superuser and obj.organization_id else (
+            request.organization
+        )
+        api_key, raw_key = services.api_key_create(
+            org=org, name=form.cleaned_data["name"], actor=request.user
+        )
+        obj.pk = api_key.pk
+        messages.warning(
+            request,
+            f"Copy the key now; it is not shown again: {raw_key}",
+        )
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke_keys(self, request, queryset):
+        for api_key in queryset:
+            services.api_key_revoke(org=api_key.organization, api_key=api_key, actor=request.user)
+        messages.success(request, f"{queryset.count()} key(s) revoked.")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not (request.user.is_superuser or is_tenant_manager(request)):
+            actions.pop("revoke_keys", None)
+        return actions
+
+    def has_revoke_keys_permission(self, request):
+        return request.user.is_superuser or is_tenant_manager(request)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(TenantAdmin):
+    list_display = ["id", "created_at", "action", "target_type", "target_id", "actor_user",
+                    "actor_api_key"]
+    list_filter = ["action"]
+    search_fields = ["action", "target_id"]
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    actions = ["verify_chain"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Verify this organization's audit chain")
+    def verify_chain(self, request, queryset):
+        org_ids = set(queryset.values_list("organization_id", flat=True))
+        for org in Organization.objects.filter(pk__in=org_ids):
+            found = selectors.audit_chain_first_break(org)
+            if found is None:
+                messages.success(request, f"{org.name}: the audit chain verifies.")
+            else:
+                messages.error(
+                    request, f"{org.name}: event #{found.event_id} is broken: {found.reason}."
+                )
+
+    def has_verify_chain_permission(self, request):
+        return request.user.is_superuser or is_tenant_manager(request)
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    """Platform-wide job history: superusers only (the default Django permissions)."""
+
+    list_display = ["name", "started_at", "finished_at", "outcome"]
+    list_filter = ["name", "outcome"]
+    readonly_fields = ["name", "started_at", "finished_at", "outcome", "detail"]
+
+    def has_add_permission(self, request):
+        return False
+

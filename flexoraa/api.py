@@ -1,0 +1,123 @@
+"""API base: the tenant-scoped viewset, role permission and the one error shape.
+
+Every viewset of every app derives from ``TenantViewSet``; a test walks the router and
+fails when one does not.
+"""
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from flexoraa.errors import FlexoraaError
+from flexoraa.models import Role
+from flexoraa.permissions import ALL_ROLES, MANAGING, HasTenantRole
+from flexoraa.responses import error_body
+from flexoraa.tenancy import request_role
+
+__all__ = ["ALL_ROLES", "MANAGING", "HasTenantRole", "TenantViewSet", "router"]
+
+# One router for the whole API; each app's api.py registers its viewsets on it.
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+
+_DRF_CODES = {
+    exceptions.ParseError: ("malformed_json", None),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", None),
+    exceptions.NotAuthenticated: ("not_authenticated", None),
+    exceptions.AuthenticationFailed: ("authentication_failed", None),
+    exceptions.PermissionDenied: ("permission_denied", None),
+    exceptions.NotFound: ("not_found", "Not found."),
+    exceptions.MethodNotAllowed: ("method_not_allowed", None),
+    exceptions.NotAcceptable: ("not_acceptable", None),
+    exceptions.Throttled: ("throttled", None),
+}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, FlexoraaError):
+        return Response(
+            error_body(code=exc.code, message=exc.message, fields=exc.fields, **exc.extra),
+            status=exc.status_code,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body(code="body_too_large", message="The request body is too large."),
+            status=413,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        first = next(iter(detail.items()), None)
+        message = "Some fields are not valid."
+        if first is not None:
+            field, problems = first
+            text = problems[0] if isinstance(problems, list) and problems else problems
+            message = f"{field}: {text}" if field != "non_field_errors" else str(text)
+        response.data = error_body(code="validation_failed", message=message, fields=detail)
+        return response
+    code, message = "error", None
+    for exc_type, (known_code, known_message) in _DRF_CODES.items():
+        if isinstance(exc, exc_type):
+            code, message = known_code, known_message
+            break
+    response.data = error_body(code=code, message=message or str(exc.detail))
+    return response
+
+
+class TenantViewSet(viewsets.GenericViewSet):
+    """Scopes every queryset to ``request.organization`` and fails closed.
+
+    Subclasses set ``queryset`` (a ``TenantQuerySet``), may narrow it in ``scope_queryset``,
+    and override ``filter_for_sdr`` to say what an SDR may see (nothing by default).
+    """
+
+    allowed_roles = ALL_ROLES
+
+    def get_queryset(self):
+        organization = getattr(self.request, "organization", None)
+        queryset = self.queryset.all().for_org(organization)
+        queryset = self.scope_queryset(queryset)
+        if request_role(self.request) == Role.SDR:
+            queryset = self.filter_for_sdr(queryset, self.request.membership)
+        return queryset
+
+    def scope_queryset(self, queryset):
+        """Narrow or prefetch; never widen."""
+        return queryset
+
+    def filter_for_sdr(self, queryset, membership):
+        return queryset.none()
+
+    @property
+    def organization(self):
+        return self.request.organization
+
+    @property
+    def actor(self):
+        """Who acts, for the audit log: the API key or the signed-in person."""
+        return getattr(self.request, "api_key", None) or self.request.user
+
+
+class TenantScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A foreign key in a request body that resolves only inside the caller's organization:
+    another tenant's id reads as "does not exist"."""
+
+    def get_queryset(self):
+        request = self.context["request"]
+        return super().get_queryset().for_org(getattr(request, "organization", None))
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "flexoraa.auth.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A Flexoraa API key."}

@@ -1,0 +1,44 @@
+from django.conf import settings
+from django.http import HttpResponse
+
+from flexoraa.responses import error_response, wants_json
+from flexoraa.tenancy import attach_session_tenant
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse bodies over REQUEST_BODY_LIMIT_BYTES with 413 before anything reads them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raw_length = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw_length)
+        except ValueError:
+            length = -1
+        limit = settings.REQUEST_BODY_LIMIT_BYTES
+        if length < 0:
+            return self._refuse(request, 400, "bad_content_length",
+                                "The Content-Length header is not a number.")
+        if length > limit:
+            return self._refuse(
+                request, 413, "body_too_large",
+                f"The request body is {length} bytes; the limit is {limit} bytes.",
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request, status, code, message):
+        if wants_json(request):
+            return error_response(status=status, code=code, message=message)
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+class OrganizationMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        attach_session_tenant(request)
+        return self.get_response(request)

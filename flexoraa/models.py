@@ -1,0 +1,180 @@
+"""Platform core tables: tenants, people, API keys, the audit log and job bookkeeping."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not an IANA time zone such as Asia/Kolkata.")
+
+
+class Organization(models.Model):
+    """A tenant: one sales team and everything it owns."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    timezone = models.CharField(max_length=64, default="Asia/Kolkata", validators=[validate_timezone])
+    country = models.CharField(
+        max_length=2, default="IN", help_text="ISO 3166 region used to read local phone numbers."
+    )
+    # {"mon": ["09:00", "18:00"], ...}; a missing day is closed. Empty means always open.
+    business_hours = models.JSONField(default=dict, blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_org(self, org):
+        """The one tenancy scope. ``None`` yields nothing: tenancy fails closed."""
+        if org is None:
+            return self.none()
+        return self.filter(organization=org)
+
+
+TenantManager = models.Manager.from_queryset(TenantQuerySet)
+
+
+class TenantOwned(models.Model):
+    """Base for every tenant-owned table: queries go through ``Model.objects.for_org(org)``."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MANAGER = "manager", "Manager"
+    SDR = "sdr", "Sales rep (SDR)"
+
+
+MANAGING_ROLES = frozenset({Role.OWNER, Role.MANAGER})
+
+
+class Membership(TenantOwned):
+    """A person's place in a tenant: role, lead capacity and availability."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.SDR)
+    capacity = models.PositiveIntegerField(
+        default=10, help_text="How many open leads this person can hold at once."
+    )
+    is_available = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user")
+        ]
+
+    def __str__(self):
+        return f"{self.user.get_username()} ({self.get_role_display()})"
+
+    @property
+    def is_manager(self):
+        return self.role in MANAGING_ROLES
+
+
+class ApiKey(TenantOwned):
+    """An integration's credential. Only a hash is stored; the key is shown once."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+
+class AuditEvent(TenantOwned):
+    """Append-only, hash-chained per tenant. Holds ids and non-PII data only."""
+
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["organization", "id"]
+        indexes = [models.Index(fields=["organization", "-id"], name="audit_org_recent")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.action} {self.target_type}:{self.target_id}"
+
+
+class JobLease(models.Model):
+    """Who runs a periodic job right now. One row per job name: a second runner is refused
+    while the lease holds, and a crashed runner's lease expires after the task time limit."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    holder = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+
+
+class JobRun(models.Model):
+    """History of periodic job runs, shown to managers and checked by tests."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    name = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["name", "-started_at"], name="jobrun_name_recent")]
+
+
+class BeatTick(models.Model):
+    """A single row beat refreshes as it ticks, so /healthz can tell beat is alive."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    ticked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="beattick_singleton")]

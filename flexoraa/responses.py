@@ -1,0 +1,19 @@
+"""The one JSON error shape: {"error": {"code", "message", "fields"}}."""
+
+from django.http import JsonResponse
+
+JSON_PATH_PREFIXES = ("/api/", "/webhooks/")
+
+
+def error_body(*, code: str, message: str, fields: dict | None = None, **extra) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
+
+
+def error_response(*, status: int, code: str, message: str, fields: dict | None = None, **extra):
+    return JsonResponse(
+        error_body(code=code, message=message, fields=fields, **extra), status=status
+    )
+
+
+def wants_json(request) -> bool:
+    return request.path.startswith(JSON_PATH_PREFIXES)

@@ -1,0 +1,95 @@
+"""Reads of the platform core shared by pages, API, admin and jobs."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from flexoraa import api_keys, audit_chain
+from flexoraa.models import ApiKey, AuditEvent, JobRun, Membership, Organization, Role
+
+
+def api_key_for_raw(raw_key: str) -> ApiKey | None:
+    """The key matching ``raw_key`` (revoked or not), or None. The key names its own tenant."""
+    prefix = api_keys.split_key(raw_key)
+    if prefix is None:
+        return None
+    api_key = ApiKey.objects.select_related("organization").filter(prefix=prefix).first()
+    if api_key is None or not api_keys.keys_match(raw_key, api_key.key_hash):
+        return None
+    return api_key
+
+
+def memberships_for_user(user):
+    if not getattr(user, "is_authenticated", False):
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user).select_related("organization").order_by(
+        "organization__name"
+    )
+
+
+def membership_for_session(user, organization_id: int | None) -> Membership | None:
+    """The membership a signed-in person works in: the one chosen in the session, else the first."""
+    memberships = memberships_for_user(user)
+    if organization_id is not None:
+        chosen = memberships.filter(organization_id=organization_id).first()
+        if chosen is not None:
+            return chosen
+    return memberships.first()
+
+
+def team_for_org(org: Organization):
+    return Membership.objects.for_org(org).select_related("user").order_by("role", "user__username")
+
+
+def api_keys_for_org(org: Organization):
+    return ApiKey.objects.for_org(org).select_related("created_by")
+
+
+def audit_events_for_org(org: Organization):
+    return AuditEvent.objects.for_org(org).order_by("-id")
+
+
+def audit_chain_first_break(org: Organization) -> audit_chain.ChainBreak | None:
+    rows = (
+        AuditEvent.objects.for_org(org)
+        .order_by("id")
+        .values_list(
+            "id", "organization_id", "actor_user_id", "actor_api_key_id", "action",
+            "target_type", "target_id", "data", "created_at", "prev_hash", "hash",
+        )
+    )
+    return audit_chain.first_break(audit_chain.ChainLink(*row) for row in rows.iterator(2000))
+
+
+def audit_chain_breaks() -> dict[str, audit_chain.ChainBreak]:
+    """Every tenant whose chain is broken, by slug, with its first broken event."""
+    breaks = {}
+    for org in Organization.objects.order_by("pk").iterator():
+        found = audit_chain_first_break(org)
+        if found is not None:
+            breaks[org.slug] = found
+    return breaks
+
+
+def dashboard_counts(org: Organization) -> dict:
+    """The home dashboard's figures for a tenant, in two queries."""
+    team = Membership.objects.for_org(org).aggregate(
+        members=Count("pk"),
+        managers=Count("pk", filter=~Q(role=Role.SDR)),
+        sdrs=Count("pk", filter=Q(role=Role.SDR)),
+        sdrs_available=Count("pk", filter=Q(role=Role.SDR, is_available=True)),
+        sdr_capacity=Sum("capacity", filter=Q(role=Role.SDR, is_available=True), default=0),
+    )
+    since = timezone.now() - timedelta(days=1)
+    keys_and_events = ApiKey.objects.for_org(org).aggregate(
+        api_keys_active=Count("pk", filter=Q(revoked_at__isnull=True)),
+    )
+    keys_and_events["audit_events_24h"] = (
+        AuditEvent.objects.for_org(org).filter(created_at__gte=since).count()
+    )
+    return {**team, **keys_and_events}
+
+
+def latest_job_runs(limit: int = 10):
+    return JobRun.objects.order_by("-started_at")[:limit]

@@ -1,0 +1,195 @@
+"""Use cases of the platform core. Each writes in one transaction with its audit event."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from flexoraa import api_keys, audit_chain
+from flexoraa.errors import Conflict, NotFound, ValidationFailed
+from flexoraa.models import ApiKey, AuditEvent, Membership, Organization, Role
+
+User = get_user_model()
+
+# last_used_at is refreshed at most this often, so a busy integration does not write per call.
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def _actor_ids(actor) -> tuple[int | None, int | None]:
+    """An actor is a user, an API key, or None for the system."""
+    if actor is None:
+        return None, None
+    if isinstance(actor, ApiKey):
+        return None, actor.pk
+    if getattr(actor, "is_authenticated", False) and actor.pk:
+        return actor.pk, None
+    return None, None
+
+
+def audit_event_record(
+    *, org: Organization, actor, action: str, target=None, data: dict | None = None
+) -> AuditEvent:
+    """Append one event to the tenant's chain. Call inside the use case's transaction.
+
+    ``data`` must hold ids and codes only, never names, phones, emails or message text.
+    """
+    actor_user_id, actor_api_key_id = _actor_ids(actor)
+    target_type = target._meta.label_lower if target is not None else ""
+    target_id = str(target.pk) if target is not None else ""
+    with transaction.atomic():
+        # Lock the tenant row so two appends never take the same previous hash.
+        Organization.objects.select_for_update().filter(pk=org.pk).exists()
+        last = AuditEvent.objects.for_org(org).order_by("-id").values_list("hash", flat=True)
+        prev_hash = last.first() or audit_chain.GENESIS_HASH
+        created_at = timezone.now()
+        payload = dict(data or {})
+        event = AuditEvent(
+            organization=org,
+            actor_user_id=actor_user_id,
+            actor_api_key_id=actor_api_key_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            data=payload,
+            created_at=created_at,
+            prev_hash=prev_hash,
+        )
+        event.hash = audit_chain.link_hash(
+            prev_hash=prev_hash,
+            organization_id=org.pk,
+            actor_user_id=actor_user_id,
+            actor_api_key_id=actor_api_key_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            data=payload,
+            created_at=created_at,
+        )
+        event.save(force_insert=True)
+    return event
+
+
+def organization_create(
+    *, name: str, slug: str, timezone_name: str = "Asia/Kolkata", country: str = "IN", actor=None
+) -> Organization:
+    """Create a tenant. Raises ``Conflict`` when the slug is taken."""
+    with transaction.atomic():
+        if Organization.objects.filter(slug=slug).exists():
+            raise Conflict(f"An organization with the slug '{slug}' already exists.",
+                           fields={"slug": ["This slug is taken."]})
+        org = Organization.objects.create(
+            name=name, slug=slug, timezone=timezone_name, country=country.upper()
+        )
+        audit_event_record(org=org, actor=actor, action="organization.created", target=org)
+    return org
+
+
+def membership_create(
+    *, org: Organization, user, role: str = Role.SDR, capacity: int = 10,
+    is_available: bool = True, actor=None,
+) -> Membership:
+    """Add a person to a tenant. Managers and owners get the admin console (``is_staff``).
+
+    Raises ``ValidationFailed`` for an unknown role and ``Conflict`` for a second membership.
+    """
+    if role not in Role.values:
+        raise ValidationFailed(
+            f"Unknown role '{role}'.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]}
+        )
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                membership = Membership.objects.create(
+                    organization=org, user=user, role=role, capacity=capacity,
+                    is_available=is_available,
+                )
+        except IntegrityError as exc:
+            raise Conflict("This person is already a member of the organization.") from exc
+        if role != Role.SDR and not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        audit_event_record(
+            org=org, actor=actor, action="membership.created", target=membership,
+            data={"role": role, "capacity": capacity},
+        )
+    return membership
+
+
+def membership_update(
+    *, org: Organization, membership: Membership, actor=None, **changes
+) -> Membership:
+    """Change role, capacity or availability. Raises ``NotFound`` across tenants."""
+    allowed = {"role", "capacity", "is_available"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))}.")
+    if membership.organization_id != org.pk:
+        raise NotFound("No such membership.")
+    if "role" in changes and changes["role"] not in Role.values:
+        raise ValidationFailed(
+            f"Unknown role '{changes['role']}'.",
+            fields={"role": [f"Choose one of {', '.join(Role.values)}."]},
+        )
+    with transaction.atomic():
+        for field, value in changes.items():
+            setattr(membership, field, value)
+        membership.save(update_fields=list(changes))
+        if membership.role != Role.SDR and not membership.user.is_staff:
+            membership.user.is_staff = True
+            membership.user.save(update_fields=["is_staff"])
+        audit_event_record(
+            org=org, actor=actor, action="membership.updated", target=membership,
+            data={k: v for k, v in changes.items()},
+        )
+    return membership
+
+
+def api_key_create(*, org: Organization, name: str, actor=None, raw_key: str | None = None):
+    """Issue a key. Returns ``(api_key, raw_key)``; the raw key is never stored or shown again.
+
+    ``raw_key`` lets the demo seed a known key; it must be well-formed.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("Give the key a name.", fields={"name": ["This field is required."]})
+    if raw_key is None:
+        prefix, raw_key = api_keys.generate_key()
+    else:
+        prefix = api_keys.split_key(raw_key)
+        if prefix is None:
+            raise ValidationFailed("The key is not of the form flx_<8 chars>_<secret>.")
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(
+            organization=org,
+            name=name,
+            prefix=prefix,
+            key_hash=api_keys.hash_key(raw_key),
+            created_by=actor if isinstance(actor, User) else None,
+        )
+        audit_event_record(org=org, actor=actor, action="api_key.created", target=api_key)
+    return api_key, raw_key
+
+
+def api_key_revoke(*, org: Organization, api_key: ApiKey, actor=None) -> ApiKey:
+    """Revoke a key at once; revoking twice keeps the first time."""
+    if api_key.organization_id != org.pk:
+        raise NotFound("No such API key.")
+    with transaction.atomic():
+        updated = ApiKey.objects.for_org(org).filter(pk=api_key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if updated:
+            audit_event_record(org=org, actor=actor, action="api_key.revoked", target=api_key)
+        api_key.refresh_from_db(fields=["revoked_at"])
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey) -> None:
+    """Record use of a key, at most once per ``API_KEY_TOUCH_INTERVAL`` (one conditional UPDATE)."""
+    now = timezone.now()
+    if api_key.last_used_at and now - api_key.last_used_at < API_KEY_TOUCH_INTERVAL:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).exclude(
+        last_used_at__gte=now - API_KEY_TOUCH_INTERVAL
+    ).update(last_used_at=now)

@@ -1,0 +1,37 @@
+from importlib import import_module
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from flexoraa import views
+from flexoraa.api import router
+from flexoraa.viewsets import MeView
+
+# Importing each app's API module registers its viewsets on the one router.
+for api_module in ("leads.api", "agents.api", "billing.api", "appointments.api",
+                   "experiments.api", "compliance.api", "monitoring.api"):
+    import_module(api_module)
+
+api_patterns = [
+    path("me/", MeView.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+    re_path(r"^.*$", views.api_route_not_found),
+]
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("availability/", views.AvailabilityToggleView.as_view(), name="availability-toggle"),
+    path("organization/switch/", views.organization_switch, name="organization-switch"),
+    path("healthz", views.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include((api_patterns, "api"))),
+]
+
+handler404 = "flexoraa.views.handler404"
+handler500 = "flexoraa.views.handler500"

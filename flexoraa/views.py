@@ -1,0 +1,104 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpResponseForbidden, JsonResponse
+from django.shortcuts import redirect, render
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import TemplateView
+
+from flexoraa import selectors, services
+from flexoraa.health import health_report
+from flexoraa.responses import error_response
+from flexoraa.tenancy import SESSION_ORGANIZATION_KEY, role_is_managing
+
+
+class TenantPageMixin(LoginRequiredMixin):
+    """Every dashboard page: a signed-in member of an organization. Pages read
+    ``self.organization`` and ``self.membership`` and query through selectors."""
+
+    manager_only = False
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if request.organization is None:
+            return render(request, "flexoraa/no_membership.html", status=403)
+        if self.manager_only and not role_is_managing(request.membership.role):
+            return HttpResponseForbidden("This page is for managers.")
+        self.organization = request.organization
+        self.membership = request.membership
+        return super().dispatch(request, *args, **kwargs)
+
+
+class HomeView(TenantPageMixin, TemplateView):
+    template_name = "flexoraa/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["counts"] = selectors.dashboard_counts(self.organization)
+        if role_is_managing(self.membership.role):
+            context["team"] = selectors.team_for_org(self.organization)
+            context["job_runs"] = selectors.latest_job_runs(limit=5)
+        context["memberships"] = selectors.memberships_for_user(self.request.user)
+        return context
+
+
+class AvailabilityToggleView(TenantPageMixin, View):
+    """An SDR marks themself available or away; htmx swaps the card in place."""
+
+    def post(self, request):
+        membership = services.membership_update(
+            org=self.organization, membership=self.membership, actor=request.user,
+            is_available=not self.membership.is_available,
+        )
+        if request.htmx:
+            return render(request, "flexoraa/_availability.html",
+                          {"current_membership": membership})
+        messages.success(request, "Your availability is updated.")
+        return redirect("home")
+
+
+@require_POST
+def organization_switch(request):
+    if not request.user.is_authenticated:
+        return redirect("login")
+    try:
+        organization_id = int(request.POST.get("organization", ""))
+    except ValueError:
+        organization_id = None
+    membership = selectors.memberships_for_user(request.user).filter(
+        organization_id=organization_id
+    ).first()
+    if membership is None:
+        messages.error(request, "You are not a member of that organization.")
+    else:
+        request.session[SESSION_ORGANIZATION_KEY] = membership.organization_id
+    return redirect("home")
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    healthy, report = health_report()
+    return JsonResponse(report, status=200 if healthy else 503)
+
+
+def api_route_not_found(request, *args, **kwargs):
+    return error_response(
+        status=404, code="not_found",
+        message=f"No API route matches {request.method} {request.path}.",
+    )
+
+
+def handler404(request, exception=None):
+    if request.path.startswith(("/api/", "/webhooks/")):
+        return api_route_not_found(request)
+    return render(request, "404.html", status=404)
+
+
+def handler500(request):
+    if request.path.startswith(("/api/", "/webhooks/")):
+        return error_response(status=500, code="server_error",
+                              message="Something went wrong on our side; it has been logged.")
+    return render(request, "500.html", status=500)

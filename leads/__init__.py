@@ -1,0 +1,1 @@
+"""LeadOS: intake, verification, scoring, routing, SLA and leakage prevention."""

@@ -1,0 +1,1 @@
+"""Model versions, predictions, drift reports, SLA and health views."""

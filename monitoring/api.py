@@ -1,0 +1,1 @@
+"""DRF serializers and viewsets, registered on flexoraa.api.router."""
