@@ -18,7 +18,9 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
-    timezone = models.CharField(max_length=64, default="Asia/Kolkata", validators=[validate_timezone])
+    timezone = models.CharField(
+        max_length=64, default="Asia/Kolkata", validators=[validate_timezone]
+    )
     country = models.CharField(
         max_length=2, default="IN", help_text="ISO 3166 region used to read local phone numbers."
     )
@@ -150,6 +152,9 @@ class JobLease(models.Model):
     holder = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
 
+    def __str__(self):
+        return f"{self.name} held until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
 
 class JobRun(models.Model):
     """History of periodic job runs, shown to managers and checked by tests."""
@@ -169,6 +174,9 @@ class JobRun(models.Model):
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["name", "-started_at"], name="jobrun_name_recent")]
 
+    def __str__(self):
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M:%S} ({self.outcome})"
+
 
 class BeatTick(models.Model):
     """A single row beat refreshes as it ticks, so /healthz can tell beat is alive."""
@@ -178,3 +186,6 @@ class BeatTick(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(id=1), name="beattick_singleton")]
+
+    def __str__(self):
+        return f"beat ticked at {self.ticked_at:%Y-%m-%d %H:%M:%S}"

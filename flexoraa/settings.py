@@ -147,9 +147,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
 
-REDIS_CACHE_URL = env.str("CACHE_URL", default="")
-if REDIS_CACHE_URL:
-    CACHES = {"default": env.cache_url_config(REDIS_CACHE_URL)}
+CACHE_URL = env.str("CACHE_URL", default="")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured("CACHE_URL must be a redis:// URL.")
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -183,6 +187,11 @@ STORAGES = {
         )
     },
 }
+
+# Outside production WhiteNoise serves straight from the apps' static folders, with no
+# collectstatic step.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",

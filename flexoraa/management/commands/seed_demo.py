@@ -31,7 +31,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--json", action="store_true", dest="as_json", help="Print everything as one JSON object."
+            "--json", action="store_true", dest="as_json",
+            help="Print logins, key and ids as one JSON object.",
         )
 
     def handle(self, *args, as_json: bool = False, **options):

@@ -1,0 +1,80 @@
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from flexoraa.models import Role
+from tests.factories import OrganizationFactory, make_api_key, make_membership
+
+
+def pytest_configure(config):
+    # Without a real broker configured, tests publish to kombu's in-memory transport so
+    # they never leave messages in var/broker for the next `make run` to pick up.
+    if not os.environ.get("CELERY_BROKER_URL"):
+        from flexoraa.celery import app
+
+        app.conf.broker_url = "memory://"
+        app.conf.broker_transport_options = {}
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Acme Leads", slug="acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Other Co", slug="other")
+
+
+@pytest.fixture
+def manager(org):
+    return make_membership(org, role=Role.MANAGER, capacity=50)
+
+
+@pytest.fixture
+def sdr(org):
+    return make_membership(org, role=Role.SDR, capacity=5)
+
+
+@pytest.fixture
+def api_key(org):
+    """``(api_key, raw_key)`` for ``org``."""
+    return make_api_key(org)
+
+
+@pytest.fixture
+def other_api_key(other_org):
+    return make_api_key(other_org)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def key_client(api_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key[1]}")
+    return client
+
+
+@pytest.fixture
+def other_key_client(other_api_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_api_key[1]}")
+    return client
+
+
+@pytest.fixture
+def login_client():
+    """A function giving a Django test client signed in as a membership's user."""
+    from django.test import Client
+
+    def signed_in(membership):
+        client = Client()
+        client.force_login(membership.user)
+        return client
+
+    return signed_in

@@ -1,0 +1,58 @@
+"""factory_boy factories for the platform core, and the registry of tenant-owned objects
+the cross-tenant test creates. Each app's issue adds its models to TENANT_OBJECT_MAKERS."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from flexoraa import services
+from flexoraa.models import ApiKey, AuditEvent, Membership, Organization, Role
+
+User = get_user_model()
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Tenant {n}")
+    slug = factory.Sequence(lambda n: f"tenant-{n}")
+    timezone = "Asia/Kolkata"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"person{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+def make_membership(org, *, role=Role.SDR, capacity=10, is_available=True, user=None):
+    return services.membership_create(
+        org=org, user=user or UserFactory(), role=role, capacity=capacity,
+        is_available=is_available,
+    )
+
+
+def make_api_key(org, *, name="Integration"):
+    """Returns ``(api_key, raw_key)``."""
+    return services.api_key_create(org=org, name=name)
+
+
+def make_audit_event(org, *, action="test.event", data=None):
+    return services.audit_event_record(org=org, actor=None, action=action, data=data or {})
+
+
+# model -> callable(org) creating one object of that model in the org.
+TENANT_OBJECT_MAKERS = {
+    Membership: lambda org: make_membership(org),
+    ApiKey: lambda org: make_api_key(org)[0],
+    AuditEvent: lambda org: make_audit_event(org),
+}

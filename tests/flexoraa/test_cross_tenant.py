@@ -1,0 +1,93 @@
+"""Walks every API route on the router: objects of tenant A, called with tenant B's key,
+are all 404. Each app's issue registers its models' makers in tests/factories.py."""
+
+from importlib import import_module
+
+import pytest
+from django.conf import settings
+from django.urls import get_resolver
+from rest_framework.test import APIClient
+
+from flexoraa.api import TenantViewSet, router
+from tests.factories import TENANT_OBJECT_MAKERS, OrganizationFactory, make_api_key
+from tests.support import assert_error_shape
+
+# Routes under /api/ that are not object routes of the router: what each one is.
+NON_ROUTER_API_ROUTES = {"api/me/", "api/schema/", "api/docs/", "api/^.*$"}
+
+DETAIL_METHODS = ("get", "put", "patch", "delete")
+
+
+def registered_viewsets():
+    import_module(settings.ROOT_URLCONF)  # every app's API module registers on the router
+    return [(prefix, viewset) for prefix, viewset, _basename in router.registry]
+
+
+def test_every_registered_viewset_uses_the_tenant_base_class():
+    offenders = [prefix for prefix, viewset in registered_viewsets()
+                 if not issubclass(viewset, TenantViewSet)]
+    assert offenders == [], f"viewsets not built on TenantViewSet: {offenders}"
+
+
+def test_every_api_route_is_a_router_route_or_a_known_one():
+    router_prefixes = {f"api/{prefix}" for prefix, _ in registered_viewsets()}
+    unknown = []
+    for pattern in get_resolver().url_patterns:
+        if str(pattern.pattern) != "api/":
+            continue
+        for inner in pattern.url_patterns:
+            route = f"api/{inner.pattern}"
+            if route in NON_ROUTER_API_ROUTES:
+                continue
+            if hasattr(inner, "url_patterns"):  # the router's include
+                continue
+            unknown.append(route)
+    assert unknown == [], f"API routes outside the router and not listed here: {unknown}"
+    assert router_prefixes, "the router has no routes"
+
+
+def allowed_detail_methods(viewset):
+    methods = []
+    for method in DETAIL_METHODS:
+        if method not in viewset.http_method_names:
+            continue
+        action = {"get": "retrieve", "put": "update", "patch": "partial_update",
+                  "delete": "destroy"}[method]
+        if hasattr(viewset, action):
+            methods.append(method)
+    return methods
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("prefix", "viewset"), registered_viewsets(),
+                         ids=[p for p, _ in registered_viewsets()])
+def test_another_tenants_objects_are_not_found_through_any_route(prefix, viewset):
+    model = viewset.queryset.model
+    assert model in TENANT_OBJECT_MAKERS, (
+        f"register a maker for {model.__name__} in tests/factories.py TENANT_OBJECT_MAKERS"
+    )
+    tenant_a = OrganizationFactory()
+    tenant_b = OrganizationFactory()
+    target = TENANT_OBJECT_MAKERS[model](tenant_a)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_api_key(tenant_b)[1]}")
+
+    url = f"/api/{prefix}/{target.pk}/"
+    methods = allowed_detail_methods(viewset)
+    assert methods, f"{prefix} has no detail route to check"
+    for method in methods:
+        response = getattr(client, method)(url, {}, format="json")
+        assert_error_shape(response, 404, "not_found")
+    for action in viewset.get_extra_actions():
+        if not action.detail:
+            continue
+        action_url = f"{url}{action.url_path}/"
+        for method in action.mapping:
+            response = getattr(client, method)(action_url, {}, format="json")
+            assert_error_shape(response, 404, "not_found")
+
+    listing = client.get(f"/api/{prefix}/")
+    if listing.status_code == 200:
+        ids = [row["id"] for row in listing.json()["results"]]
+        assert target.pk not in ids
+    model.objects.get(pk=target.pk)  # still there, untouched
