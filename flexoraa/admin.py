@@ -201,7 +201,7 @@ class MembershipAdmin(TenantAdmin):
                 org=org, user=user, role=obj.role, capacity=obj.capacity,
                 is_available=obj.is_available, actor=request.user,
             )
-        obj.pk = created.pk
+        obj.pk, obj.user, obj.organization = created.pk, user, org
 
 
 class ApiKeyAddForm(forms.ModelForm):
@@ -233,7 +233,7 @@ class ApiKeyAdmin(TenantAdmin):
         api_key, raw_key = services.api_key_create(
             org=org, name=form.cleaned_data["name"], actor=request.user
         )
-        obj.pk = api_key.pk
+        obj.pk, obj.prefix, obj.organization = api_key.pk, api_key.prefix, org
         messages.warning(
             request,
             f"Copy the key now; it is not shown again: {raw_key}",

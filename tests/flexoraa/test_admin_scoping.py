@@ -1,0 +1,79 @@
+import pytest
+
+from flexoraa.models import ApiKey, Membership, Role
+from tests.factories import make_api_key, make_audit_event, make_membership
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def console(client, manager):
+    client.force_login(manager.user)
+    return client
+
+
+def test_a_manager_signs_into_the_console_and_sees_only_their_team(console, org, other_org, sdr):
+    outsider = make_membership(other_org, role=Role.SDR)
+    response = console.get("/admin/flexoraa/membership/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert sdr.user.username in page
+    assert outsider.user.username not in page
+
+
+def test_another_tenants_row_cannot_be_opened_in_the_console(console, other_org):
+    outsider = make_membership(other_org, role=Role.SDR)
+    response = console.get(f"/admin/flexoraa/membership/{outsider.pk}/change/")
+    assert response.status_code == 302  # the admin's "does not exist" redirect
+    foreign_key, _ = make_api_key(other_org)
+    assert console.get(f"/admin/flexoraa/apikey/{foreign_key.pk}/change/").status_code == 302
+    assert console.get("/admin/flexoraa/organization/").content.decode().count(
+        other_org.name) == 0
+
+
+def test_a_manager_adds_an_sdr_in_the_console(console, org):
+    response = console.post("/admin/flexoraa/membership/add/", {
+        "username": "newrep", "email": "newrep@example.test", "password": "Lead-Hunter-2026",
+        "role": "sdr", "capacity": 7, "is_available": "on",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    membership = Membership.objects.get(user__username="newrep")
+    assert (membership.organization, membership.role, membership.capacity) == (org, "sdr", 7)
+    assert membership.user.check_password("Lead-Hunter-2026")
+
+
+def test_a_weak_password_is_refused_with_a_reason(console):
+    response = console.post("/admin/flexoraa/membership/add/", {
+        "username": "weak", "email": "weak@example.test", "password": "123",
+        "role": "sdr", "capacity": 7,
+    })
+    assert response.status_code == 200
+    assert "too short" in response.content.decode()
+    assert not Membership.objects.filter(user__username="weak").exists()
+
+
+def test_a_key_created_in_the_console_is_shown_once(console, org):
+    response = console.post("/admin/flexoraa/apikey/add/", {"name": "Webform"}, follow=True)
+    page = response.content.decode()
+    api_key = ApiKey.objects.for_org(org).get(name="Webform")
+    assert f"flx_{api_key.prefix}_" in page
+    again = console.get(f"/admin/flexoraa/apikey/{api_key.pk}/change/").content.decode()
+    assert f"flx_{api_key.prefix}_" not in again
+
+
+def test_the_audit_log_is_read_only_in_the_console(console, org):
+    event = make_audit_event(org)
+    assert console.get("/admin/flexoraa/auditevent/").status_code == 200
+    assert console.get("/admin/flexoraa/auditevent/add/").status_code == 403
+    response = console.post(f"/admin/flexoraa/auditevent/{event.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+
+
+def test_an_sdr_cannot_enter_the_console(client, sdr):
+    client.force_login(sdr.user)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_beats_schedule_is_for_platform_superusers_only(console):
+    assert console.get("/admin/django_celery_beat/periodictask/").status_code == 403

@@ -1,0 +1,94 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from flexoraa.celery import app, check_time_limits, time_limit_problem
+
+ROOT = Path(__file__).resolve().parents[2]
+STRONG_SECRET = "s3cr3t-" + "k" * 30 + "-ZyXwVuTsRqPoNmLkJiH-0987654321"
+
+
+def run_manage(*args, **env_overrides):
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}}
+    env.update(env_overrides)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=120, check=False,
+    )
+
+
+def test_production_mode_passes_the_deploy_checks_at_warning_level():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING",
+                        DJANGO_ENV="production", SECRET_KEY=STRONG_SECRET,
+                        ALLOWED_HOSTS="leads.example.com")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key():
+    result = run_manage("check", DJANGO_ENV="production", ALLOWED_HOSTS="leads.example.com")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_mode_refuses_to_start_without_allowed_hosts():
+    result = run_manage("check", DJANGO_ENV="production", SECRET_KEY=STRONG_SECRET)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_an_unknown_environment_name_is_refused():
+    result = run_manage("check", DJANGO_ENV="staging")
+    assert result.returncode != 0
+    assert "DJANGO_ENV" in result.stderr
+
+
+def test_a_task_time_limit_at_or_above_the_visibility_timeout_is_refused():
+    assert time_limit_problem(600, {"visibility_timeout": 3600}) is None
+    assert time_limit_problem(600, {}) is None  # the filesystem broker never redelivers
+    assert "must be below" in time_limit_problem(3600, {"visibility_timeout": 3600})
+    assert "must be below" in time_limit_problem(None, {"visibility_timeout": 3600})
+
+
+def test_the_worker_refuses_to_start_with_a_time_limit_above_the_visibility_timeout():
+    conf = app.conf
+    saved = conf.task_time_limit, conf.broker_transport_options
+    conf.task_time_limit, conf.broker_transport_options = 7200, {"visibility_timeout": 3600}
+    try:
+        with pytest.raises(ImproperlyConfigured, match="visibility timeout"):
+            check_time_limits(conf)
+    finally:
+        conf.task_time_limit, conf.broker_transport_options = saved
+
+
+@override_settings(CELERY_TASK_TIME_LIMIT=4000,
+                   CELERY_BROKER_TRANSPORT_OPTIONS={"visibility_timeout": 3600})
+def test_the_system_check_reports_a_time_limit_above_the_visibility_timeout():
+    errors = [e for e in run_checks() if e.id == "flexoraa.E001"]
+    assert len(errors) == 1 and "visibility" in errors[0].msg
+
+
+def test_the_configured_limits_are_consistent():
+    assert time_limit_problem(app.conf.task_time_limit, app.conf.broker_transport_options) is None
+    assert app.conf.task_acks_late is True
+    assert {queue.name for queue in app.conf.task_queues} == {
+        "webhooks", "ai", "periodic", "default"
+    }
+    # Each queue has its own routing key, so a message lands in exactly one queue.
+    assert {queue.routing_key for queue in app.conf.task_queues} == {
+        "webhooks", "ai", "periodic", "default"
+    }
+
+
+def test_periodic_tasks_route_to_the_periodic_queue():
+    from flexoraa.tasks import audit_chain_check
+
+    assert audit_chain_check.queue == "periodic"
