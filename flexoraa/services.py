@@ -38,8 +38,9 @@ def audit_event_record(
     target_type = target._meta.label_lower if target is not None else ""
     target_id = str(target.pk) if target is not None else ""
     with transaction.atomic():
-        # Lock the tenant row so two appends never take the same previous hash.
-        Organization.objects.select_for_update().filter(pk=org.pk).exists()
+        # Lock the tenant row so two appends never take the same previous hash. NO KEY
+        # UPDATE leaves other inserts that reference the tenant (FOR KEY SHARE) unblocked.
+        list(Organization.objects.select_for_update(no_key=True).filter(pk=org.pk).values("pk"))
         last = AuditEvent.objects.for_org(org).order_by("-id").values_list("hash", flat=True)
         prev_hash = last.first() or audit_chain.GENESIS_HASH
         created_at = timezone.now()

@@ -122,3 +122,28 @@ def test_postgres_refuses_update_and_delete_of_audit_rows(org):
             with connection.cursor() as cursor:
                 cursor.execute(statement, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == event.action
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_keep_one_unbroken_chain_on_postgres(org):
+    """Sixteen threads with their own connections append at once; the chain stays whole."""
+    import threading
+
+    start = threading.Barrier(16)
+
+    def append(i):
+        try:
+            start.wait()
+            for step in range(5):
+                make_audit_event(org, action=f"thread.{i}.{step}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=append, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AuditEvent.objects.for_org(org).count() == 80
+    assert selectors.audit_chain_first_break(org) is None
