@@ -39,11 +39,14 @@ def test_healthz_is_503_when_beats_last_tick_is_stale(client, settings):
     assert "no tick for" in response.json()["checks"]["beat"]["error"]
 
 
-def test_healthz_is_503_when_the_broker_is_unreachable(client):
+def test_healthz_is_503_when_the_broker_is_unreachable(client, monkeypatch):
     beat_tick_record()
     saved_url, saved_options = celery_app.conf.broker_url, celery_app.conf.broker_transport_options
-    # Nothing listens on port 9 here: a real connection failure.
-    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
+    # Nothing listens on port 9 here: a real connection failure. Celery prefers the
+    # environment variable to its configuration, so both point there.
+    unreachable = "redis://127.0.0.1:9/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", unreachable)
+    celery_app.conf.broker_url = unreachable
     celery_app.conf.broker_transport_options = {}
     try:
         response = client.get("/healthz")
