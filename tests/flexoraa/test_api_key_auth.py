@@ -36,7 +36,7 @@ def test_a_malformed_key_is_refused_with_401(org, header):
 
 
 def test_a_wrong_secret_with_a_real_prefix_is_refused(api_key):
-    key, raw = api_key
+    _key, raw = api_key
     tampered = raw[:-4] + ("AAAA" if not raw.endswith("AAAA") else "BBBB")
     response = client_with(f"Bearer {tampered}").get("/api/me/")
     error = assert_error_shape(response, 401, "authentication_failed")

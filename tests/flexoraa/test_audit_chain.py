@@ -80,7 +80,7 @@ def tamper(event_id, **columns):
     assignments = ", ".join(f"{column} = %s" for column in columns)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE flexoraa_auditevent SET {assignments} WHERE id = %s",  # noqa: S608
+            f"UPDATE flexoraa_auditevent SET {assignments} WHERE id = %s",
             [*columns.values(), event_id],
         )
 
@@ -118,9 +118,9 @@ def test_postgres_refuses_update_and_delete_of_audit_rows(org):
     event = make_audit_event(org)
     for statement in ("UPDATE flexoraa_auditevent SET action = 'x' WHERE id = %s",
                       "DELETE FROM flexoraa_auditevent WHERE id = %s"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement, [event.pk])
+        with (pytest.raises(DatabaseError, match="append-only"), transaction.atomic(),
+              connection.cursor() as cursor):
+            cursor.execute(statement, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == event.action
 
 

@@ -18,7 +18,7 @@ def run_manage(*args, **env_overrides):
     env = {key: value for key, value in os.environ.items()
            if key not in {"DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}}
     env.update(env_overrides)
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
         text=True, timeout=120, check=False,
     )
