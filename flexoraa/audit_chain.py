@@ -57,6 +57,12 @@ def link_hash(
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
+CONTENT_FIELDS = (
+    "organization_id", "actor_user_id", "actor_api_key_id", "action", "target_type",
+    "target_id", "data", "created_at",
+)
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     event_id: int
@@ -69,17 +75,8 @@ def first_break(links: Iterable[ChainLink]) -> ChainBreak | None:
     for link in links:
         if link.prev_hash != expected_prev:
             return ChainBreak(link.id, "its previous hash does not match the event before it")
-        recomputed = link_hash(
-            prev_hash=link.prev_hash,
-            organization_id=link.organization_id,
-            actor_user_id=link.actor_user_id,
-            actor_api_key_id=link.actor_api_key_id,
-            action=link.action,
-            target_type=link.target_type,
-            target_id=link.target_id,
-            data=link.data,
-            created_at=link.created_at,
-        )
+        content = {name: getattr(link, name) for name in CONTENT_FIELDS}
+        recomputed = link_hash(prev_hash=link.prev_hash, **content)
         if recomputed != link.hash:
             return ChainBreak(link.id, "its content no longer matches its hash")
         expected_prev = link.hash

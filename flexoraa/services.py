@@ -43,29 +43,20 @@ def audit_event_record(
         list(Organization.objects.select_for_update(no_key=True).filter(pk=org.pk).values("pk"))
         last = AuditEvent.objects.for_org(org).order_by("-id").values_list("hash", flat=True)
         prev_hash = last.first() or audit_chain.GENESIS_HASH
-        created_at = timezone.now()
-        payload = dict(data or {})
+        content = {
+            "organization_id": org.pk,
+            "actor_user_id": actor_user_id,
+            "actor_api_key_id": actor_api_key_id,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "data": dict(data or {}),
+            "created_at": timezone.now(),
+        }
         event = AuditEvent(
-            organization=org,
-            actor_user_id=actor_user_id,
-            actor_api_key_id=actor_api_key_id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            data=payload,
-            created_at=created_at,
             prev_hash=prev_hash,
-        )
-        event.hash = audit_chain.link_hash(
-            prev_hash=prev_hash,
-            organization_id=org.pk,
-            actor_user_id=actor_user_id,
-            actor_api_key_id=actor_api_key_id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            data=payload,
-            created_at=created_at,
+            hash=audit_chain.link_hash(prev_hash=prev_hash, **content),
+            **content,
         )
         event.save(force_insert=True)
     return event
