@@ -53,8 +53,11 @@ class AvailabilityToggleView(TenantPageMixin, View):
             is_available=not self.membership.is_available,
         )
         if request.htmx:
-            return render(request, "flexoraa/_availability.html",
-                          {"current_membership": membership})
+            # The card swaps in place; the team figure beside it follows out of band.
+            return render(request, "flexoraa/_availability.html", {
+                "current_membership": membership, "oob": True,
+                "counts": selectors.dashboard_counts(self.organization),
+            })
         messages.success(request, "Your availability is updated.")
         return redirect("home")
 

@@ -76,6 +76,8 @@ def test_an_sdr_toggles_availability_with_htmx_and_gets_the_card_back(sdr):
     fragment = response.content.decode()
     assert fragment.lstrip().startswith('<div id="availability"')
     assert "Away: no new leads" in fragment
+    assert '<div id="sdrs-available" class="card stat" hx-swap-oob="true">' in fragment
+    assert 'data-testid="count-sdrs-available">0 / 1<' in fragment
     sdr.refresh_from_db()
     assert sdr.is_available is False
 
