@@ -4,13 +4,23 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+
+from flexoraa.business_hours import parse_business_hours
 
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"'{value}' is not an IANA time zone such as Asia/Kolkata.")
+
+
+def validate_business_hours(value) -> None:
+    try:
+        parse_business_hours(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 class Organization(models.Model):
@@ -22,10 +32,14 @@ class Organization(models.Model):
         max_length=64, default="Asia/Kolkata", validators=[validate_timezone]
     )
     country = models.CharField(
-        max_length=2, default="IN", help_text="ISO 3166 region used to read local phone numbers."
+        max_length=2, default="IN", help_text="ISO 3166 region used to read local phone numbers.",
+        validators=[RegexValidator(r"^[A-Z]{2}$", "Two capital letters, such as IN or US.")],
     )
-    # {"mon": ["09:00", "18:00"], ...}; a missing day is closed. Empty means always open.
-    business_hours = models.JSONField(default=dict, blank=True)
+    business_hours = models.JSONField(
+        default=dict, blank=True, validators=[validate_business_hours],
+        help_text='In the organization\'s time zone, e.g. {"mon": ["09:00", "18:00"], ...}; '
+                  "a day left out is closed; empty means always open.",
+    )
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
