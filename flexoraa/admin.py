@@ -14,6 +14,7 @@ from flexoraa.models import (
     JobRun,
     Membership,
     Organization,
+    Role,
     TenantOwned,
 )
 from flexoraa.tenancy import role_is_managing
@@ -169,6 +170,23 @@ class MembershipAdmin(TenantAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "organization")
+
+    @staticmethod
+    def _is_owner(request) -> bool:
+        membership = getattr(request, "membership", None)
+        return request.user.is_superuser or (membership is not None
+                                             and membership.role == Role.OWNER)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Only owners grant or take away the owner role (the service enforces it too).
+        if obj is not None and obj.role == Role.OWNER and not self._is_owner(request):
+            return ["role"]
+        return []
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not self._is_owner(request):
+            kwargs["choices"] = [c for c in Role.choices if c[0] != Role.OWNER]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flexoraa import api_keys, audit_chain
-from flexoraa.errors import Conflict, NotFound, ValidationFailed
-from flexoraa.models import ApiKey, AuditEvent, Membership, Organization, Role
+from flexoraa.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from flexoraa.models import MANAGING_ROLES, ApiKey, AuditEvent, Membership, Organization, Role
 
 User = get_user_model()
 
@@ -25,6 +25,25 @@ def _actor_ids(actor) -> tuple[int | None, int | None]:
     if getattr(actor, "is_authenticated", False) and actor.pk:
         return actor.pk, None
     return None, None
+
+
+def _actor_is_owner(org: Organization, actor) -> bool:
+    if actor is None:  # the system itself (commands, migrations)
+        return True
+    actor_user_id, _ = _actor_ids(actor)
+    return actor_user_id is not None and Membership.objects.for_org(org).filter(
+        user_id=actor_user_id, role=Role.OWNER
+    ).exists()
+
+
+def _console_access_sync(user) -> None:
+    """The manager console is open to a person while they manage at least one tenant."""
+    should_be_staff = user.is_superuser or Membership.objects.filter(
+        user=user, role__in=MANAGING_ROLES
+    ).exists()
+    if user.is_staff != should_be_staff:
+        user.is_staff = should_be_staff
+        user.save(update_fields=["is_staff"])
 
 
 def audit_event_record(
@@ -98,9 +117,7 @@ def membership_create(
                 )
         except IntegrityError as exc:
             raise Conflict("This person is already a member of the organization.") from exc
-        if role != Role.SDR and not user.is_staff:
-            user.is_staff = True
-            user.save(update_fields=["is_staff"])
+        _console_access_sync(user)
         audit_event_record(
             org=org, actor=actor, action="membership.created", target=membership,
             data={"role": role, "capacity": capacity},
@@ -111,25 +128,31 @@ def membership_create(
 def membership_update(
     *, org: Organization, membership: Membership, actor=None, **changes
 ) -> Membership:
-    """Change role, capacity or availability. Raises ``NotFound`` across tenants."""
+    """Change role, capacity or availability.
+
+    Raises ``NotFound`` across tenants, ``ValidationFailed`` for an unknown role or field,
+    and ``PermissionDenied`` when anyone but an owner grants or takes away the owner role.
+    """
     allowed = {"role", "capacity", "is_available"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))}.")
     if membership.organization_id != org.pk:
         raise NotFound("No such membership.")
-    if "role" in changes and changes["role"] not in Role.values:
+    new_role = changes.get("role", membership.role)
+    if new_role not in Role.values:
         raise ValidationFailed(
-            f"Unknown role '{changes['role']}'.",
+            f"Unknown role '{new_role}'.",
             fields={"role": [f"Choose one of {', '.join(Role.values)}."]},
         )
+    touches_owner = new_role != membership.role and Role.OWNER in (new_role, membership.role)
+    if touches_owner and not _actor_is_owner(org, actor):
+        raise PermissionDenied("Only an owner can grant or take away the owner role.")
     with transaction.atomic():
         for field, value in changes.items():
             setattr(membership, field, value)
         membership.save(update_fields=list(changes))
-        if membership.role != Role.SDR and not membership.user.is_staff:
-            membership.user.is_staff = True
-            membership.user.save(update_fields=["is_staff"])
+        _console_access_sync(membership.user)
         audit_event_record(
             org=org, actor=actor, action="membership.updated", target=membership,
             data={k: v for k, v in changes.items()},

@@ -77,3 +77,16 @@ def test_an_sdr_cannot_enter_the_console(client, sdr):
 
 def test_beats_schedule_is_for_platform_superusers_only(console):
     assert console.get("/admin/django_celery_beat/periodictask/").status_code == 403
+
+
+def test_the_console_offers_the_owner_role_only_to_owners(console, org):
+    page = console.get("/admin/flexoraa/membership/add/").content.decode()
+    assert 'value="manager"' in page and 'value="owner"' not in page
+    owner = make_membership(org, role=Role.OWNER)
+    page = console.get(f"/admin/flexoraa/membership/{owner.pk}/change/").content.decode()
+    assert 'name="role"' not in page  # read-only for a manager
+    response = console.post(f"/admin/flexoraa/membership/{owner.pk}/change/",
+                            {"role": "sdr", "capacity": 3, "is_available": "on"})
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert (owner.role, owner.capacity) == (Role.OWNER, 3)

@@ -99,3 +99,39 @@ def test_switching_to_an_organization_one_is_not_in_changes_nothing(org, other_o
     client.force_login(manager.user)
     client.post("/organization/switch/", {"organization": other_org.pk})
     assert client.get("/api/me/").json()["organization"]["slug"] == org.slug
+
+
+def test_demoting_a_manager_closes_the_console_to_them(org, manager):
+    owner = make_membership(org, role=Role.OWNER)
+    session_client(owner).patch(f"/api/memberships/{manager.pk}/", {"role": "sdr"},
+                                format="json")
+    manager.user.refresh_from_db()
+    assert manager.user.is_staff is False
+
+
+def test_a_manager_cannot_make_anyone_an_owner_or_demote_an_owner(org, manager, sdr):
+    owner = make_membership(org, role=Role.OWNER)
+    client = session_client(manager)
+    error = assert_error_shape(
+        client.patch(f"/api/memberships/{sdr.pk}/", {"role": "owner"}, format="json"),
+        403, "permission_denied",
+    )
+    assert "Only an owner" in error["message"]
+    assert_error_shape(
+        client.patch(f"/api/memberships/{owner.pk}/", {"role": "sdr"}, format="json"),
+        403, "permission_denied",
+    )
+    assert Membership.objects.get(pk=owner.pk).role == Role.OWNER
+    assert Membership.objects.get(pk=sdr.pk).role == Role.SDR
+    # A manager may still change an owner's availability.
+    response = client.patch(f"/api/memberships/{owner.pk}/", {"is_available": False},
+                            format="json")
+    assert response.status_code == 200
+
+
+def test_an_owner_grants_the_owner_role(org, manager):
+    owner = make_membership(org, role=Role.OWNER)
+    response = session_client(owner).patch(f"/api/memberships/{manager.pk}/", {"role": "owner"},
+                                           format="json")
+    assert response.status_code == 200
+    assert Membership.objects.get(pk=manager.pk).role == Role.OWNER
