@@ -6,8 +6,10 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.http import HttpResponseRedirect
 
 from flexoraa import selectors, services
+from flexoraa.errors import FlexoraaError
 from flexoraa.models import (
     ApiKey,
     AuditEvent,
@@ -43,6 +45,21 @@ class TenantAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return queryset
         return queryset.for_org(request.organization)
+
+    # A service refusing a change (last manager, owner role …) is told to the manager on
+    # the same page; the admin's transaction has already rolled back.
+    def _telling_refusals(self, view, request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except FlexoraaError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request, *args, **kwargs):
+        return self._telling_refusals(super().changeform_view, request, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        return self._telling_refusals(super().changelist_view, request, *args, **kwargs)
 
     def get_exclude(self, request, obj=None):
         exclude = list(super().get_exclude(request, obj) or [])

@@ -72,6 +72,18 @@ def exception_handler(exc, context):
     return response
 
 
+def _refuse_unknown_fields(serializer, data: dict) -> None:
+    """A field the caller may not write is an error, not silently dropped: a typo or a
+    read-only field would otherwise look like a success."""
+    writable = {name for name, field in serializer.fields.items() if not field.read_only}
+    unknown = sorted(set(data) - writable)
+    if unknown:
+        raise exceptions.ValidationError(
+            {name: [f"Unknown or read-only; writable fields are {', '.join(sorted(writable))}."]
+             for name in unknown}
+        )
+
+
 class TenantViewSet(viewsets.GenericViewSet):
     """Scopes every queryset to ``request.organization`` and fails closed.
 
@@ -95,6 +107,13 @@ class TenantViewSet(viewsets.GenericViewSet):
 
     def filter_for_sdr(self, queryset, membership):
         return queryset.none()
+
+    def get_serializer(self, *args, **kwargs):
+        serializer = super().get_serializer(*args, **kwargs)
+        data = kwargs.get("data")
+        if isinstance(data, dict):
+            _refuse_unknown_fields(serializer, data)
+        return serializer
 
     @property
     def organization(self):

@@ -4,7 +4,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -79,6 +79,7 @@ class Role(models.TextChoices):
 
 
 MANAGING_ROLES = frozenset({Role.OWNER, Role.MANAGER})
+MAX_CAPACITY = 10_000
 
 
 class Membership(TenantOwned):
@@ -89,7 +90,8 @@ class Membership(TenantOwned):
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.SDR)
     capacity = models.PositiveIntegerField(
-        default=10, help_text="How many open leads this person can hold at once."
+        default=10, validators=[MaxValueValidator(MAX_CAPACITY)],
+        help_text=f"How many open leads this person can hold at once (0 to {MAX_CAPACITY:,}).",
     )
     is_available = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

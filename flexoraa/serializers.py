@@ -19,7 +19,6 @@ class MeSerializer(serializers.Serializer):
 class MembershipSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
-    capacity = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
 
     class Meta:
         model = Membership

@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from flexoraa import api_keys, audit_chain
 from flexoraa.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from flexoraa.models import MANAGING_ROLES, ApiKey, AuditEvent, Membership, Organization, Role
+from flexoraa.models import (
+    MANAGING_ROLES,
+    MAX_CAPACITY,
+    ApiKey,
+    AuditEvent,
+    Membership,
+    Organization,
+    Role,
+)
 
 User = get_user_model()
 
@@ -96,18 +104,27 @@ def organization_create(
     return org
 
 
+def _membership_values_check(*, role: str, capacity: int) -> None:
+    problems = {}
+    if role not in Role.values:
+        problems["role"] = [f"Unknown role '{role}'; choose one of {', '.join(Role.values)}."]
+    if not isinstance(capacity, int) or not 0 <= capacity <= MAX_CAPACITY:
+        problems["capacity"] = [f"Give a whole number from 0 to {MAX_CAPACITY:,}."]
+    if problems:
+        field, (message,) = next(iter(problems.items()))
+        raise ValidationFailed(f"{field}: {message}", fields=problems)
+
+
 def membership_create(
     *, org: Organization, user, role: str = Role.SDR, capacity: int = 10,
     is_available: bool = True, actor=None,
 ) -> Membership:
     """Add a person to a tenant. Managers and owners get the admin console (``is_staff``).
 
-    Raises ``ValidationFailed`` for an unknown role and ``Conflict`` for a second membership.
+    Raises ``ValidationFailed`` for an unknown role or a capacity out of range, and
+    ``Conflict`` for a second membership of the same person.
     """
-    if role not in Role.values:
-        raise ValidationFailed(
-            f"Unknown role '{role}'.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]}
-        )
+    _membership_values_check(role=role, capacity=capacity)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -125,37 +142,52 @@ def membership_create(
     return membership
 
 
+MEMBERSHIP_CHANGEABLE = frozenset({"role", "capacity", "is_available"})
+
+
 def membership_update(
     *, org: Organization, membership: Membership, actor=None, **changes
 ) -> Membership:
-    """Change role, capacity or availability.
+    """Change role, capacity or availability; a change to nothing writes nothing.
 
-    Raises ``NotFound`` across tenants, ``ValidationFailed`` for an unknown role or field,
-    and ``PermissionDenied`` when anyone but an owner grants or takes away the owner role.
+    Raises ``NotFound`` across tenants; ``ValidationFailed`` for an unknown field or role or a
+    capacity out of range; ``PermissionDenied`` when anyone but an owner grants or takes away
+    the owner role; ``Conflict`` when the change would leave the tenant with no manager.
     """
-    allowed = {"role", "capacity", "is_available"}
-    unknown = set(changes) - allowed
+    unknown = set(changes) - MEMBERSHIP_CHANGEABLE
     if unknown:
         raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))}.")
     if membership.organization_id != org.pk:
         raise NotFound("No such membership.")
+    changes = {field: value for field, value in changes.items()
+               if getattr(membership, field) != value}
+    if not changes:
+        return membership
     new_role = changes.get("role", membership.role)
-    if new_role not in Role.values:
-        raise ValidationFailed(
-            f"Unknown role '{new_role}'.",
-            fields={"role": [f"Choose one of {', '.join(Role.values)}."]},
-        )
-    touches_owner = new_role != membership.role and Role.OWNER in (new_role, membership.role)
-    if touches_owner and not _actor_is_owner(org, actor):
+    _membership_values_check(role=new_role, capacity=changes.get("capacity", membership.capacity))
+    if Role.OWNER in (new_role, membership.role) and "role" in changes and not _actor_is_owner(
+        org, actor
+    ):
         raise PermissionDenied("Only an owner can grant or take away the owner role.")
     with transaction.atomic():
+        # Serialise role changes per tenant so two managers cannot demote each other at once.
+        list(Organization.objects.select_for_update(no_key=True).filter(pk=org.pk).values("pk"))
+        if membership.role in MANAGING_ROLES and new_role not in MANAGING_ROLES:
+            others = Membership.objects.for_org(org).filter(role__in=MANAGING_ROLES).exclude(
+                pk=membership.pk
+            )
+            if not others.exists():
+                raise Conflict(
+                    "This is the organization's last manager; make someone else a manager "
+                    "or owner first.", fields={"role": ["The last manager cannot be demoted."]},
+                )
         for field, value in changes.items():
             setattr(membership, field, value)
         membership.save(update_fields=list(changes))
         _console_access_sync(membership.user)
         audit_event_record(
             org=org, actor=actor, action="membership.updated", target=membership,
-            data={k: v for k, v in changes.items()},
+            data=dict(changes),
         )
     return membership
 

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -88,10 +89,16 @@ def healthz(request):
 
 
 def api_route_not_found(request, *args, **kwargs):
-    return error_response(
-        status=404, code="not_found",
-        message=f"No API route matches {request.method} {request.path}.",
-    )
+    message = f"No API route matches {request.method} {request.path}."
+    if not request.path.endswith("/"):
+        with_slash = f"{request.path}/"
+        try:
+            match = resolve(with_slash)
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_route_not_found:
+            message += f" Did you mean {with_slash}? Every API route ends with a trailing slash."
+    return error_response(status=404, code="not_found", message=message)
 
 
 def handler404(request, exception=None):

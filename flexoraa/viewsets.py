@@ -47,8 +47,11 @@ class MembershipViewSet(
         return queryset.filter(pk=membership.pk)
 
     def perform_update(self, serializer):
-        if request_role(self.request) not in MANAGING:
-            raise PermissionDenied("Only managers change memberships.")
+        if request_role(self.request) not in MANAGING and set(serializer.validated_data) - {
+            "is_available"
+        }:
+            # An SDR (who only ever sees their own row) may say when they are away.
+            raise PermissionDenied("SDRs change only their own availability.")
         services.membership_update(
             org=self.organization, membership=serializer.instance, actor=self.actor,
             **serializer.validated_data,
@@ -67,6 +70,7 @@ class ApiKeyViewSet(
 
     @extend_schema(responses={201: ApiKeyCreatedSerializer})
     def create(self, request, *args, **kwargs):
+        self._refuse_key_management_by_keys()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         api_key, raw_key = services.api_key_create(
@@ -76,7 +80,16 @@ class ApiKeyViewSet(
         return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
+        self._refuse_key_management_by_keys()
         services.api_key_revoke(org=self.organization, api_key=instance, actor=self.actor)
+
+
+    def _refuse_key_management_by_keys(self):
+        # A leaked key must not be able to mint keys that outlive its own revocation.
+        if self.request.api_key is not None:
+            raise PermissionDenied(
+                "API keys cannot create or revoke API keys; a manager does that, signed in."
+            )
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

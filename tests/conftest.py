@@ -74,6 +74,14 @@ def other_key_client(other_api_key):
 
 
 @pytest.fixture
+def manager_client(manager):
+    """The API as the signed-in manager of ``org``."""
+    client = APIClient()
+    client.force_login(manager.user)
+    return client
+
+
+@pytest.fixture
 def login_client():
     """A function giving a Django test client signed in as a membership's user."""
     from django.test import Client

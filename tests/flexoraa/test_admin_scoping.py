@@ -90,3 +90,20 @@ def test_the_console_offers_the_owner_role_only_to_owners(console, org):
     assert response.status_code == 302
     owner.refresh_from_db()
     assert (owner.role, owner.capacity) == (Role.OWNER, 3)
+
+
+def test_the_console_tells_a_manager_why_the_last_manager_cannot_step_down(console, manager):
+    response = console.post(f"/admin/flexoraa/membership/{manager.pk}/change/",
+                            {"role": "sdr", "capacity": 50, "is_available": "on"}, follow=True)
+    assert "last manager" in response.content.decode()
+    manager.refresh_from_db()
+    assert manager.role == Role.MANAGER
+
+
+def test_capacity_above_the_limit_is_refused_in_the_console(console, sdr):
+    response = console.post(f"/admin/flexoraa/membership/{sdr.pk}/change/",
+                            {"role": "sdr", "capacity": 99999999, "is_available": "on"})
+    assert response.status_code == 200
+    assert "10000" in response.content.decode() or "10,000" in response.content.decode()
+    sdr.refresh_from_db()
+    assert sdr.capacity == 5

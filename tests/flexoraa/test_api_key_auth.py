@@ -81,36 +81,48 @@ def test_using_a_key_records_its_last_use_at_most_once_a_minute(api_key):
     assert ApiKey.objects.get(pk=key.pk).last_used_at > first
 
 
-def test_a_created_key_is_shown_once_and_then_only_by_prefix(key_client):
-    response = key_client.post("/api/api-keys/", {"name": "Zapier"}, format="json")
+def test_a_created_key_is_shown_once_and_then_only_by_prefix(manager_client):
+    response = manager_client.post("/api/api-keys/", {"name": "Zapier"}, format="json")
     assert response.status_code == 201, response.content
     created = response.json()
     assert created["key"].startswith(f"flx_{created['prefix']}_")
     assert client_with(f"Bearer {created['key']}").get("/api/me/").status_code == 200
-    detail = key_client.get(f"/api/api-keys/{created['id']}/").json()
+    detail = manager_client.get(f"/api/api-keys/{created['id']}/").json()
     assert "key" not in detail
     assert detail["prefix"] == created["prefix"]
 
 
-def test_creating_a_key_without_a_name_is_a_400_naming_the_field(key_client):
-    response = key_client.post("/api/api-keys/", {"name": ""}, format="json")
+def test_creating_a_key_without_a_name_is_a_400_naming_the_field(manager_client):
+    response = manager_client.post("/api/api-keys/", {"name": ""}, format="json")
     error = assert_error_shape(response, 400, "validation_failed")
     assert "name" in error["fields"]
 
 
-def test_deleting_a_key_revokes_it_and_keeps_the_row(org, key_client):
-    created = key_client.post("/api/api-keys/", {"name": "CRM sync"}, format="json").json()
-    response = key_client.delete(f"/api/api-keys/{created['id']}/")
+def test_deleting_a_key_revokes_it_and_keeps_the_row(org, manager_client):
+    created = manager_client.post("/api/api-keys/", {"name": "CRM sync"}, format="json").json()
+    response = manager_client.delete(f"/api/api-keys/{created['id']}/")
     assert response.status_code == 204
     row = ApiKey.objects.get(pk=created["id"])
     assert row.revoked_at is not None
     assert client_with(f"Bearer {created['key']}").get("/api/me/").status_code == 401
 
 
-def test_key_actions_are_written_to_the_audit_log(org, key_client):
-    created = key_client.post("/api/api-keys/", {"name": "CRM sync"}, format="json").json()
-    key_client.delete(f"/api/api-keys/{created['id']}/")
+def test_a_key_can_list_keys_but_never_mint_or_revoke_them(org, key_client, api_key):
+    assert key_client.get("/api/api-keys/").status_code == 200
+    error = assert_error_shape(
+        key_client.post("/api/api-keys/", {"name": "Backdoor"}, format="json"),
+        403, "permission_denied",
+    )
+    assert "manager" in error["message"]
+    assert_error_shape(key_client.delete(f"/api/api-keys/{api_key[0].pk}/"), 403,
+                       "permission_denied")
+    assert ApiKey.objects.for_org(org).filter(revoked_at__isnull=True).count() == 1
+
+
+def test_key_actions_are_written_to_the_audit_log(org, manager_client):
+    created = manager_client.post("/api/api-keys/", {"name": "CRM sync"}, format="json").json()
+    manager_client.delete(f"/api/api-keys/{created['id']}/")
     actions = [
-        event["action"] for event in key_client.get("/api/audit-events/").json()["results"]
+        event["action"] for event in manager_client.get("/api/audit-events/").json()["results"]
     ]
     assert actions[:2] == ["api_key.revoked", "api_key.created"]

@@ -6,17 +6,18 @@ from tests.support import assert_error_shape
 pytestmark = pytest.mark.django_db
 
 
-def test_malformed_json_is_a_400_naming_the_parse_problem(key_client):
+def test_malformed_json_is_a_400_naming_the_parse_problem(key_client, sdr):
     response = key_client.generic(
-        "POST", "/api/api-keys/", '{"name": "broken"', content_type="application/json"
+        "PATCH", f"/api/memberships/{sdr.pk}/", '{"capacity": 3', content_type="application/json"
     )
     error = assert_error_shape(response, 400, "malformed_json")
     assert "JSON parse error" in error["message"]
 
 
-def test_a_body_that_is_not_json_is_a_415(key_client):
+def test_a_body_that_is_not_json_is_a_415(key_client, sdr):
     response = key_client.generic(
-        "POST", "/api/api-keys/", "name=form", content_type="application/x-www-form-urlencoded"
+        "PATCH", f"/api/memberships/{sdr.pk}/", "capacity=3",
+        content_type="application/x-www-form-urlencoded",
     )
     error = assert_error_shape(response, 415, "unsupported_media_type")
     assert "application/x-www-form-urlencoded" in error["message"]
@@ -71,3 +72,36 @@ def test_an_unknown_page_is_an_html_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert b"Page not found" in response.content
+
+
+def test_a_field_that_cannot_be_written_is_a_400_not_silently_dropped(key_client, sdr):
+    response = key_client.patch(f"/api/memberships/{sdr.pk}/",
+                                {"username": "hacker", "capacity": 3}, format="json")
+    error = assert_error_shape(response, 400, "validation_failed")
+    assert set(error["fields"]) == {"username"}
+    assert "capacity, is_available, role" in error["message"]
+    sdr.refresh_from_db()
+    assert sdr.capacity == 5
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("limit=abc", "limit"), ("limit=0", "limit"), ("limit=-1", "limit"), ("limit=201", "limit"),
+    ("offset=-5", "offset"), ("offset=x", "offset"),
+])
+def test_paging_values_out_of_range_are_a_400_naming_the_parameter(key_client, query, field):
+    error = assert_error_shape(key_client.get(f"/api/memberships/?{query}"), 400,
+                               "validation_failed")
+    assert set(error["fields"]) == {field}
+    assert "whole number" in error["message"]
+
+
+def test_paging_within_range_pages(key_client, org, manager, sdr):
+    body = key_client.get("/api/memberships/?limit=1&offset=1").json()
+    assert body["count"] == 2 and len(body["results"]) == 1
+    assert body["previous"] is not None and body["next"] is None
+
+
+def test_a_route_without_its_trailing_slash_says_so(key_client):
+    error = assert_error_shape(key_client.get("/api/memberships"), 404, "not_found")
+    assert "/api/memberships/" in error["message"]
+    assert "trailing slash" in error["message"]

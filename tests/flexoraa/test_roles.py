@@ -27,13 +27,50 @@ def test_an_sdr_gets_404_for_a_colleagues_membership(org, manager, sdr):
     assert_error_shape(response, 404, "not_found")
 
 
-def test_an_sdr_cannot_change_memberships_even_their_own(sdr):
-    response = session_client(sdr).patch(
-        f"/api/memberships/{sdr.pk}/", {"capacity": 99}, format="json"
-    )
-    assert_error_shape(response, 403, "permission_denied")
+def test_an_sdr_cannot_change_their_own_capacity_or_role(sdr):
+    client = session_client(sdr)
+    for change in ({"capacity": 99}, {"role": "manager"}, {"capacity": 9, "is_available": False}):
+        response = client.patch(f"/api/memberships/{sdr.pk}/", change, format="json")
+        error = assert_error_shape(response, 403, "permission_denied")
+        assert "only their own availability" in error["message"]
     sdr.refresh_from_db()
-    assert sdr.capacity == 5
+    assert (sdr.capacity, sdr.role, sdr.is_available) == (5, Role.SDR, True)
+
+
+def test_an_sdr_sets_their_own_availability_through_the_api(sdr):
+    response = session_client(sdr).patch(f"/api/memberships/{sdr.pk}/",
+                                         {"is_available": False}, format="json")
+    assert response.status_code == 200
+    assert response.json()["is_available"] is False
+
+
+def test_the_last_manager_cannot_be_demoted(org, manager, sdr):
+    error = assert_error_shape(
+        session_client(manager).patch(f"/api/memberships/{manager.pk}/", {"role": "sdr"},
+                                      format="json"),
+        409, "conflict",
+    )
+    assert "last manager" in error["message"]
+    manager.refresh_from_db()
+    assert manager.role == Role.MANAGER and manager.user.is_staff
+
+
+def test_a_manager_steps_down_once_someone_else_manages(org, manager, sdr):
+    client = session_client(manager)
+    assert client.patch(f"/api/memberships/{sdr.pk}/", {"role": "manager"},
+                        format="json").status_code == 200
+    assert client.patch(f"/api/memberships/{manager.pk}/", {"role": "sdr"},
+                        format="json").status_code == 200
+
+
+def test_an_update_that_changes_nothing_writes_no_audit_event(org, manager, sdr):
+    from flexoraa.models import AuditEvent
+
+    before = AuditEvent.objects.for_org(org).count()
+    response = session_client(manager).patch(f"/api/memberships/{sdr.pk}/", {"capacity": 5},
+                                             format="json")
+    assert response.status_code == 200
+    assert AuditEvent.objects.for_org(org).count() == before
 
 
 def test_an_sdr_cannot_see_api_keys_or_the_audit_log(sdr):
