@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 
 from flexoraa import selectors, services
 from flexoraa.errors import FlexoraaError
@@ -269,16 +270,24 @@ class ApiKeyAdmin(TenantAdmin):
             org=org, name=form.cleaned_data["name"], actor=request.user
         )
         obj.pk, obj.prefix, obj.organization = api_key.pk, api_key.prefix, org
-        messages.warning(
-            request,
-            f"Copy the key now; it is not shown again: {raw_key}",
-        )
+        obj.raw_key = raw_key
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # The key goes out once, in this page's body: never in a redirect's messages cookie
+        # or the session, where proxies, logs or a later page could pick it up.
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "api_key": obj, "raw_key": obj.raw_key, "title": "Copy your new API key"}
+        return TemplateResponse(request, "admin/flexoraa/apikey/created.html", context)
 
     @admin.action(description="Revoke the selected keys")
     def revoke_keys(self, request, queryset):
-        for api_key in queryset:
+        revoked = 0
+        for api_key in queryset.filter(revoked_at__isnull=True):
             services.api_key_revoke(org=api_key.organization, api_key=api_key, actor=request.user)
-        messages.success(request, f"{queryset.count()} key(s) revoked.")
+            revoked += 1
+        already = queryset.count() - revoked
+        note = f" ({already} already revoked)" if already else ""
+        messages.success(request, f"{revoked} key(s) revoked{note}.")
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -43,6 +43,14 @@ def beat_status() -> dict:
     return status
 
 
+def readiness_report() -> tuple[bool, dict]:
+    """What a web node needs to serve: its database. For the load balancer, so an outage of
+    beat or the broker does not take every web node out of rotation."""
+    checks = {"database": database_status()}
+    ready = checks["database"]["ok"]
+    return ready, {"status": "ok" if ready else "unavailable", "checks": checks}
+
+
 def health_report() -> tuple[bool, dict]:
     checks = {"database": database_status(), "broker": broker_status()}
     checks["beat"] = beat_status() if checks["database"]["ok"] else {"ok": False,

@@ -232,6 +232,20 @@ def api_key_revoke(*, org: Organization, api_key: ApiKey, actor=None) -> ApiKey:
     return api_key
 
 
+def api_key_reinstate(*, org: Organization, api_key: ApiKey, actor=None) -> ApiKey:
+    """Make a revoked key work again. Only the demo seed does this, for its well-known key."""
+    if api_key.organization_id != org.pk:
+        raise NotFound("No such API key.")
+    with transaction.atomic():
+        updated = ApiKey.objects.for_org(org).filter(pk=api_key.pk).exclude(
+            revoked_at=None
+        ).update(revoked_at=None)
+        if updated:
+            audit_event_record(org=org, actor=actor, action="api_key.reinstated", target=api_key)
+        api_key.refresh_from_db(fields=["revoked_at"])
+    return api_key
+
+
 def api_key_touch(*, api_key: ApiKey) -> None:
     """Record use of a key, at most once per ``API_KEY_TOUCH_INTERVAL`` (one conditional UPDATE)."""
     now = timezone.now()

@@ -27,6 +27,7 @@ urlpatterns = [
     path("availability/", views.AvailabilityToggleView.as_view(), name="availability-toggle"),
     path("organization/switch/", views.organization_switch, name="organization-switch"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

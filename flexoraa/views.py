@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
 from flexoraa import selectors, services
-from flexoraa.health import health_report
+from flexoraa.health import health_report, readiness_report
 from flexoraa.responses import error_response
 from flexoraa.tenancy import SESSION_ORGANIZATION_KEY, role_is_managing
 
@@ -86,6 +86,13 @@ def organization_switch(request):
 def healthz(request):
     healthy, report = health_report()
     return JsonResponse(report, status=200 if healthy else 503)
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    ready, report = readiness_report()
+    return JsonResponse(report, status=200 if ready else 503)
 
 
 def api_route_not_found(request, *args, **kwargs):

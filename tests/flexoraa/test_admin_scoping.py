@@ -52,13 +52,29 @@ def test_a_weak_password_is_refused_with_a_reason(console):
     assert not Membership.objects.filter(user__username="weak").exists()
 
 
-def test_a_key_created_in_the_console_is_shown_once(console, org):
-    response = console.post("/admin/flexoraa/apikey/add/", {"name": "Webform"}, follow=True)
+def test_a_key_created_in_the_console_is_shown_once_in_the_page_only(console, org):
+    response = console.post("/admin/flexoraa/apikey/add/", {"name": "Webform"})
+    assert response.status_code == 200
     page = response.content.decode()
     api_key = ApiKey.objects.for_org(org).get(name="Webform")
     assert f"flx_{api_key.prefix}_" in page
+    assert "no-store" in response["Cache-Control"]
+    # Neither a cookie nor the session carries the secret to a later page.
+    assert f"flx_{api_key.prefix}_" not in str(response.cookies)
+    later = console.get("/admin/flexoraa/apikey/").content.decode()
+    assert f"flx_{api_key.prefix}_" not in later
     again = console.get(f"/admin/flexoraa/apikey/{api_key.pk}/change/").content.decode()
     assert f"flx_{api_key.prefix}_" not in again
+
+
+def test_revoking_keys_in_the_console_counts_only_the_ones_it_revoked(console, org):
+    first, _ = make_api_key(org, name="one")
+    second, _ = make_api_key(org, name="two")
+    console.post("/admin/flexoraa/apikey/", {"action": "revoke_keys",
+                                             "_selected_action": [first.pk]})
+    response = console.post("/admin/flexoraa/apikey/", {
+        "action": "revoke_keys", "_selected_action": [first.pk, second.pk]}, follow=True)
+    assert "1 key(s) revoked (1 already revoked)." in response.content.decode()
 
 
 def test_the_audit_log_is_read_only_in_the_console(console, org):

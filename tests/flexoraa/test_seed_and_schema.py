@@ -42,6 +42,19 @@ def test_seed_demo_is_idempotent(capsys):
                       ApiKey.objects.count(), AuditEvent.objects.count())
 
 
+def test_seed_demo_makes_a_revoked_demo_key_work_again(capsys):
+    from flexoraa import services
+
+    report = seed_json(capsys)
+    demo_key = ApiKey.objects.get(pk=report["api_key"]["id"])
+    services.api_key_revoke(org=demo_key.organization, api_key=demo_key)
+    seed_json(capsys)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {report['api_key']['key']}")
+    assert client.get("/api/me/").status_code == 200
+    assert AuditEvent.objects.filter(action="api_key.reinstated").count() == 1
+
+
 def test_the_openapi_schema_is_valid_openapi_3(client):
     response = client.get("/api/schema/?format=json")
     assert response.status_code == 200

@@ -69,6 +69,10 @@ class Command(BaseCommand):
                 api_key, _ = services.api_key_create(
                     org=org, name="Demo integration", raw_key=raw_key
                 )
+            elif not api_key.is_active:
+                # The demo's documented key must work; someone revoked it while exploring.
+                services.api_key_reinstate(org=org, api_key=api_key)
+                self.stderr.write("The demo API key had been revoked; it works again.")
         report = {
             "organization": {"id": org.pk, "slug": org.slug, "name": org.name},
             "url": "http://127.0.0.1:8000/",
