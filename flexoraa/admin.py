@@ -5,9 +5,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from flexoraa import selectors, services
 from flexoraa.errors import FlexoraaError
@@ -301,12 +303,27 @@ class ApiKeyAdmin(TenantAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(TenantAdmin):
-    list_display = ["id", "created_at", "action", "target_type", "target_id", "actor_user",
-                    "actor_api_key"]
+    list_display = ["id", "created_at", "action", "target", "actor"]
     list_filter = ["action"]
     search_fields = ["action", "target_id"]
+    ordering = ["-id"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-    actions = ["verify_chain"]
+    change_list_template = "admin/flexoraa/auditevent/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor_user", "actor_api_key")
+
+    @admin.display(description="target")
+    def target(self, obj):
+        return f"{obj.target_type} #{obj.target_id}" if obj.target_type else "—"
+
+    @admin.display(description="actor")
+    def actor(self, obj):
+        if obj.actor_user_id:
+            return obj.actor_user.get_username()
+        if obj.actor_api_key_id:
+            return f"API key {obj.actor_api_key.prefix}…"
+        return "system"
 
     def has_add_permission(self, request):
         return False
@@ -317,10 +334,17 @@ class AuditEventAdmin(TenantAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Verify this organization's audit chain")
-    def verify_chain(self, request, queryset):
-        org_ids = set(queryset.values_list("organization_id", flat=True))
-        for org in Organization.objects.filter(pk__in=org_ids):
+    def get_urls(self):
+        verify = self.admin_site.admin_view(self.verify_chain_view)
+        return [path("verify/", verify, name="flexoraa_auditevent_verify"), *super().get_urls()]
+
+    def verify_chain_view(self, request):
+        """Checks the chain of the manager's organization (a superuser: every organization)."""
+        if request.method != "POST" or not self.has_view_permission(request):
+            raise PermissionDenied
+        organizations = (Organization.objects.order_by("name") if request.user.is_superuser
+                         else [request.organization])
+        for org in organizations:
             found = selectors.audit_chain_first_break(org)
             if found is None:
                 messages.success(request, f"{org.name}: the audit chain verifies.")
@@ -328,9 +352,7 @@ class AuditEventAdmin(TenantAdmin):
                 messages.error(
                     request, f"{org.name}: event #{found.event_id} is broken: {found.reason}."
                 )
-
-    def has_verify_chain_permission(self, request):
-        return request.user.is_superuser or is_tenant_manager(request)
+        return HttpResponseRedirect(reverse("admin:flexoraa_auditevent_changelist"))
 
 
 @admin.register(JobRun)

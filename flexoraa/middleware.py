@@ -1,5 +1,8 @@
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils import timezone
 
 from flexoraa.responses import error_response, wants_json
 from flexoraa.tenancy import attach_session_tenant
@@ -36,9 +39,17 @@ class RequestBodyLimitMiddleware:
 
 
 class OrganizationMiddleware:
+    """Resolves the signed-in person's organization and shows times in its time zone."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         attach_session_tenant(request)
-        return self.get_response(request)
+        if request.organization is None:
+            return self.get_response(request)
+        timezone.activate(ZoneInfo(request.organization.timezone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

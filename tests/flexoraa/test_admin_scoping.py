@@ -123,3 +123,23 @@ def test_capacity_above_the_limit_is_refused_in_the_console(console, sdr):
     assert "10000" in response.content.decode() or "10,000" in response.content.decode()
     sdr.refresh_from_db()
     assert sdr.capacity == 5
+
+
+def test_a_manager_verifies_the_audit_chain_with_one_button(console, org, other_org):
+    make_audit_event(org)
+    foreign = make_audit_event(other_org)
+    page = console.get("/admin/flexoraa/auditevent/").content.decode()
+    assert "Verify the audit chain" in page
+    response = console.post("/admin/flexoraa/auditevent/verify/", follow=True)
+    body = response.content.decode()
+    assert f"{org.name}: the audit chain verifies." in body
+    assert other_org.name not in body
+    assert foreign.hash not in body
+
+
+def test_the_audit_log_lists_newest_first_with_readable_actors(console, org, manager):
+    make_audit_event(org, action="first.event")
+    make_audit_event(org, action="second.event")
+    page = console.get("/admin/flexoraa/auditevent/").content.decode()
+    assert page.index("second.event") < page.index("first.event")
+    assert "system" in page

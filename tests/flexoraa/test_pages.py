@@ -109,3 +109,29 @@ def test_healthz_api_docs_and_login_are_served_without_a_session(client):
     assert client.get("/admin/login/").status_code == 200
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
+
+
+def test_pages_show_times_in_the_organizations_time_zone(org, manager):
+    from django.test.signals import template_rendered
+    from django.utils import timezone
+
+    org.timezone = "America/New_York"
+    org.save(update_fields=["timezone"])
+    zones = []
+
+    def record(**kwargs):
+        zones.append(timezone.get_current_timezone_name())
+
+    template_rendered.connect(record)
+    try:
+        signed_in(manager).get("/")
+    finally:
+        template_rendered.disconnect(record)
+    assert zones and set(zones) == {"America/New_York"}
+    assert timezone.get_current_timezone_name() == "UTC"  # reset after the request
+
+
+def test_the_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert client.get(response["Location"]).status_code == 200
