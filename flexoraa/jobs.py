@@ -39,6 +39,16 @@ class PeriodicJob:
             raise ValueError(f"Job {self.name} needs exactly one of every= or crontab=.")
 
 
+def describe_every(period: timedelta) -> str:
+    """A person's words for an interval: "every hour", "every 5 minutes"."""
+    seconds = int(period.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds % size == 0 and seconds >= size:
+            count = seconds // size
+            return f"every {unit}" if count == 1 else f"every {count} {unit}s"
+    return "every 0 seconds"
+
+
 def declared_jobs() -> list[PeriodicJob]:
     """Every job declared in an installed app's ``schedules.py``."""
     jobs: list[PeriodicJob] = []

@@ -1,11 +1,13 @@
 """Reads of the platform core shared by pages, API, admin and jobs."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from flexoraa import api_keys, audit_chain
+from flexoraa.jobs import describe_every
 from flexoraa.models import ApiKey, AuditEvent, JobRun, Membership, Organization, Role
 
 
@@ -91,5 +93,43 @@ def dashboard_counts(org: Organization) -> dict:
     return {**team, **keys_and_events}
 
 
-def latest_job_runs(limit: int = 10):
-    return JobRun.objects.order_by("-started_at")[:limit]
+@dataclass(frozen=True)
+class JobOverview:
+    name: str
+    enabled: bool
+    schedule: str
+    last_started_at: datetime | None
+    last_outcome: str | None
+
+
+def periodic_jobs_overview() -> list[JobOverview]:
+    """Each beat job with its schedule and its latest run's start and outcome (one query)."""
+    from django_celery_beat.models import PeriodicTask
+
+    latest = JobRun.objects.filter(name=OuterRef("name")).order_by("-started_at")
+    tasks = (
+        PeriodicTask.objects.exclude(name__startswith="celery.")
+        .select_related("interval", "crontab", "clocked", "solar")
+        .annotate(
+            last_started_at=Subquery(latest.values("started_at")[:1]),
+            last_outcome=Subquery(latest.values("outcome")[:1]),
+        )
+        .order_by("name")
+    )
+    return [
+        JobOverview(
+            name=task.name, enabled=task.enabled, schedule=_describe_schedule(task),
+            last_started_at=task.last_started_at, last_outcome=task.last_outcome,
+        )
+        for task in tasks
+    ]
+
+
+def _describe_schedule(task) -> str:
+    if task.interval is not None:
+        return describe_every(task.interval.schedule.run_every)
+    if task.crontab is not None:
+        cron = task.crontab
+        fields = (cron.minute, cron.hour, cron.day_of_month, cron.month_of_year, cron.day_of_week)
+        return f"cron {' '.join(fields)} ({cron.timezone})"
+    return str(task.scheduler)

@@ -2,9 +2,7 @@ from importlib import import_module
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from flexoraa import views
@@ -28,7 +26,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("availability/", views.AvailabilityToggleView.as_view(), name="availability-toggle"),
     path("organization/switch/", views.organization_switch, name="organization-switch"),
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", views.favicon),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -1,7 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpResponseForbidden, JsonResponse
+from django.http import HttpResponseForbidden, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import Resolver404, resolve
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -40,7 +41,7 @@ class HomeView(TenantPageMixin, TemplateView):
         context["counts"] = selectors.dashboard_counts(self.organization)
         if role_is_managing(self.membership.role):
             context["team"] = selectors.team_for_org(self.organization)
-            context["job_runs"] = selectors.latest_job_runs(limit=5)
+            context["jobs"] = selectors.periodic_jobs_overview()
         context["memberships"] = selectors.memberships_for_user(self.request.user)
         return context
 
@@ -79,6 +80,12 @@ def organization_switch(request):
     else:
         request.session[SESSION_ORGANIZATION_KEY] = membership.organization_id
     return redirect("home")
+
+
+@require_GET
+def favicon(request):
+    # Resolved per request: in production the hashed name exists only after collectstatic.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 @never_cache

@@ -136,3 +136,21 @@ def test_concurrent_runs_of_one_job_never_overlap_on_postgres():
     assert overlaps == []
     assert len(ran) == JobRun.objects.filter(name="demo.concurrent").count() >= 1
     assert len(ran) < 8
+
+
+@pytest.mark.parametrize(("period", "words"), [
+    (timedelta(hours=1), "every hour"), (timedelta(minutes=5), "every 5 minutes"),
+    (timedelta(days=7), "every 7 days"), (timedelta(seconds=90), "every 90 seconds"),
+    (timedelta(minutes=1), "every minute"),
+])
+def test_intervals_are_described_in_words(period, words):
+    assert jobs.describe_every(period) == words
+
+
+@pytest.mark.django_db
+def test_the_jobs_overview_shows_schedule_and_latest_outcome():
+    from flexoraa.selectors import periodic_jobs_overview
+
+    jobs.job_run("flexoraa.audit_chain_check", lambda: {})
+    (row,) = [job for job in periodic_jobs_overview() if job.name == "flexoraa.audit_chain_check"]
+    assert (row.schedule, row.last_outcome, row.enabled) == ("every hour", "succeeded", True)
