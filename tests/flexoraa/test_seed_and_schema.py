@@ -63,6 +63,12 @@ def test_the_openapi_schema_is_valid_openapi_3(client):
     assert schema["openapi"].startswith("3.")
     assert "/api/memberships/{id}/" in schema["paths"]
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+    detail = schema["paths"]["/api/memberships/{id}/"]["patch"]["responses"]
+    assert {"200", "400", "401", "403", "404", "413", "415"} <= set(detail)
+    assert detail["404"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
 
 
 def test_the_api_docs_load_only_local_assets(client):
