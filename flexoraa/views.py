@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import LogoutView
 from django.http import HttpResponseForbidden, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -62,6 +63,15 @@ class AvailabilityToggleView(TenantPageMixin, View):
             })
         messages.success(request, "Your availability is updated.")
         return redirect("home")
+
+
+class SignOutView(LogoutView):
+    """POST signs out; a GET (a typed or bookmarked URL) asks to confirm instead of a 405."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        return render(request, "registration/logout_confirm.html")
 
 
 @require_POST

@@ -135,3 +135,11 @@ def test_the_favicon_is_served(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert client.get(response["Location"]).status_code == 200
+
+
+def test_opening_the_sign_out_address_asks_to_confirm(manager):
+    client = signed_in(manager)
+    response = client.get("/logout/")
+    assert response.status_code == 200
+    assert 'action="/logout/"' in response.content.decode()
+    assert client.get("/").status_code == 200  # still signed in until they confirm
