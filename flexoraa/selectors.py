@@ -44,14 +44,6 @@ def team_for_org(org: Organization):
     return Membership.objects.for_org(org).select_related("user").order_by("role", "user__username")
 
 
-def api_keys_for_org(org: Organization):
-    return ApiKey.objects.for_org(org).select_related("created_by")
-
-
-def audit_events_for_org(org: Organization):
-    return AuditEvent.objects.for_org(org).order_by("-id")
-
-
 def audit_chain_first_break(org: Organization) -> audit_chain.ChainBreak | None:
     rows = (
         AuditEvent.objects.for_org(org)

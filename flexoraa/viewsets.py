@@ -83,7 +83,6 @@ class ApiKeyViewSet(
         self._refuse_key_management_by_keys()
         services.api_key_revoke(org=self.organization, api_key=instance, actor=self.actor)
 
-
     def _refuse_key_management_by_keys(self):
         # A leaked key must not be able to mint keys that outlive its own revocation.
         if self.request.api_key is not None:
