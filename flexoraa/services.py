@@ -200,6 +200,9 @@ def api_key_create(*, org: Organization, name: str, actor=None, raw_key: str | N
     name = (name or "").strip()
     if not name:
         raise ValidationFailed("Give the key a name.", fields={"name": ["This field is required."]})
+    if len(name) > ApiKey._meta.get_field("name").max_length:
+        raise ValidationFailed("The key's name is too long.",
+                               fields={"name": ["Use at most 100 characters."]})
     if raw_key is None:
         prefix, raw_key = api_keys.generate_key()
     else:
