@@ -55,13 +55,6 @@ def _no_browser(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2 costs about 0.35 s per user created or signed in; these tests check pages, not
-    hashing. Autouse, so it is in place before the fixtures that create users."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(scope="package")
 def allow_orm_beside_playwright():
     """While Playwright's sync API is started, this thread has a *running* asyncio loop, and
