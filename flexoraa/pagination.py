@@ -11,6 +11,15 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 200
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {self.limit_query_param: {"minimum": 1, "maximum": self.max_limit,
+                                           "default": self.default_limit},
+                  self.offset_query_param: {"minimum": 0, "default": 0}}
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters
+
     def get_limit(self, request):
         raw = request.query_params.get(self.limit_query_param)
         if raw is None:
