@@ -94,3 +94,13 @@ def test_periodic_tasks_route_to_the_periodic_queue():
     from flexoraa.tasks import audit_chain_check
 
     assert audit_chain_check.queue == "periodic"
+
+
+def test_every_environment_variable_the_settings_read_is_documented():
+    import re
+
+    settings_source = (ROOT / "flexoraa" / "settings.py").read_text()
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_source))
+    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read, "found no env.<type>(...) reads in settings.py"
+    assert read - documented == set(), "add these to .env.example with their meaning"
