@@ -4,8 +4,7 @@ twice, and no task may run longer than the broker waits before redelivering it."
 
 import os
 
-from celery import Celery
-from django.core.exceptions import ImproperlyConfigured
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flexoraa.settings")
 
@@ -28,12 +27,10 @@ def time_limit_problem(task_time_limit, transport_options) -> str | None:
     return None
 
 
-def check_time_limits(conf) -> None:
-    problem = time_limit_problem(conf.task_time_limit, conf.broker_transport_options)
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _refuse_to_start_with_unsafe_time_limits(**kwargs):
+    # Celery logs and swallows a handler's exceptions; SystemExit is the one that stops it.
+    problem = time_limit_problem(app.conf.task_time_limit, app.conf.broker_transport_options)
     if problem:
-        raise ImproperlyConfigured(problem)
-
-
-@app.on_after_configure.connect
-def _check_time_limits_at_start(sender, **kwargs):
-    check_time_limits(sender.conf)
+        raise SystemExit(f"Refusing to start: {problem}")

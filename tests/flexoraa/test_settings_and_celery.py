@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 from django.core.checks import run_checks
-from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from flexoraa.celery import app, check_time_limits, time_limit_problem
+from flexoraa.celery import app, time_limit_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_SECRET = "s3cr3t-" + "k" * 30 + "-ZyXwVuTsRqPoNmLkJiH-0987654321"
@@ -60,15 +59,18 @@ def test_a_task_time_limit_at_or_above_the_visibility_timeout_is_refused():
     assert "must be below" in time_limit_problem(None, {"visibility_timeout": 3600})
 
 
-def test_the_worker_refuses_to_start_with_a_time_limit_above_the_visibility_timeout():
-    conf = app.conf
-    saved = conf.task_time_limit, conf.broker_transport_options
-    conf.task_time_limit, conf.broker_transport_options = 7200, {"visibility_timeout": 3600}
-    try:
-        with pytest.raises(ImproperlyConfigured, match="visibility timeout"):
-            check_time_limits(conf)
-    finally:
-        conf.task_time_limit, conf.broker_transport_options = saved
+@pytest.mark.parametrize("process", ["worker", "beat"])
+def test_worker_and_beat_refuse_to_start_with_a_time_limit_above_the_visibility_timeout(process):
+    # Nothing listens on port 9: the refusal must come before any broker connection.
+    env = {**os.environ, "CELERY_BROKER_URL": "redis://127.0.0.1:9/0",
+           "CELERY_TASK_TIME_LIMIT": "4000", "CELERY_VISIBILITY_TIMEOUT": "3600"}
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "flexoraa", process, "--loglevel", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode != 0
+    assert "Refusing to start: CELERY_TASK_TIME_LIMIT (4000s) must be below the broker " \
+           "visibility timeout (3600s)." in result.stdout + result.stderr
 
 
 @override_settings(CELERY_TASK_TIME_LIMIT=4000,
