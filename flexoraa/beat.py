@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler
 
+from flexoraa.celery import refuse_unsafe_time_limits
 from flexoraa.jobs import schedules_sync
 from flexoraa.models import BeatTick
 
@@ -20,6 +21,8 @@ class TickRecordingScheduler(DatabaseScheduler):
     _last_heartbeat = None
 
     def setup_schedule(self):
+        # Beat builds its scheduler before it sends beat_init, so the check lives here.
+        refuse_unsafe_time_limits()
         schedules_sync()
         super().setup_schedule()
 

@@ -27,10 +27,14 @@ def time_limit_problem(task_time_limit, transport_options) -> str | None:
     return None
 
 
-@signals.worker_init.connect
-@signals.beat_init.connect
-def _refuse_to_start_with_unsafe_time_limits(**kwargs):
-    # Celery logs and swallows a handler's exceptions; SystemExit is the one that stops it.
+def refuse_unsafe_time_limits() -> None:
+    """Stops a worker or beat at start-up when a task could outlive the visibility timeout.
+    Celery logs and swallows most exceptions raised while starting; SystemExit stops it."""
     problem = time_limit_problem(app.conf.task_time_limit, app.conf.broker_transport_options)
     if problem:
         raise SystemExit(f"Refusing to start: {problem}")
+
+
+@signals.worker_init.connect
+def _check_worker_time_limits(**kwargs):
+    refuse_unsafe_time_limits()

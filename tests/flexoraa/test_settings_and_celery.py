@@ -60,10 +60,14 @@ def test_a_task_time_limit_at_or_above_the_visibility_timeout_is_refused():
 
 
 @pytest.mark.parametrize("process", ["worker", "beat"])
-def test_worker_and_beat_refuse_to_start_with_a_time_limit_above_the_visibility_timeout(process):
-    # Nothing listens on port 9: the refusal must come before any broker connection.
-    env = {**os.environ, "CELERY_BROKER_URL": "redis://127.0.0.1:9/0",
-           "CELERY_TASK_TIME_LIMIT": "4000", "CELERY_VISIBILITY_TIMEOUT": "3600"}
+def test_worker_and_beat_refuse_to_start_with_a_time_limit_above_the_visibility_timeout(
+    process, tmp_path
+):
+    # Nothing listens on port 9 and the database is new and empty: the refusal must come
+    # before any broker connection or database query.
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env.update({"CELERY_BROKER_URL": "redis://127.0.0.1:9/0", "FLEXORAA_VAR_DIR": str(tmp_path),
+                "CELERY_TASK_TIME_LIMIT": "4000", "CELERY_VISIBILITY_TIMEOUT": "3600"})
     result = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "flexoraa", process, "--loglevel", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
