@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from flexoraa import selectors, services
 from flexoraa.health import health_report, readiness_report
-from flexoraa.responses import error_response
+from flexoraa.responses import error_response, wants_json
 from flexoraa.tenancy import SESSION_ORGANIZATION_KEY, role_is_managing
 
 
@@ -128,13 +128,13 @@ def api_route_not_found(request, *args, **kwargs):
 
 
 def handler404(request, exception=None):
-    if request.path.startswith(("/api/", "/webhooks/")):
+    if wants_json(request):
         return api_route_not_found(request)
     return render(request, "404.html", status=404)
 
 
 def handler500(request):
-    if request.path.startswith(("/api/", "/webhooks/")):
+    if wants_json(request):
         return error_response(status=500, code="server_error",
                               message="Something went wrong on our side; it has been logged.")
     return render(request, "500.html", status=500)
