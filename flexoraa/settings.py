@@ -204,6 +204,16 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.console.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Flexoraa <no-reply@flexoraa.local>")
+# Where people reach this site: links in emails point here.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- LeadOS -------------------------------------------------------------------------------
+
+# The public web form: how long a rendered form's token stays valid, and how many submissions
+# one IP address may make to one tenant's form per window.
+LEAD_FORM_TOKEN_MAX_AGE_SECONDS = env.int("LEAD_FORM_TOKEN_MAX_AGE_SECONDS", default=2 * 60 * 60)
+LEAD_FORM_RATE_LIMIT = env.int("LEAD_FORM_RATE_LIMIT", default=10)
+LEAD_FORM_RATE_WINDOW_SECONDS = env.int("LEAD_FORM_RATE_WINDOW_SECONDS", default=600)
 
 # --- Request limits -------------------------------------------------------------------------
 

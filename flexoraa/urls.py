@@ -31,6 +31,8 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", views.SignOutView.as_view(), name="logout"),
+    path("leads/", include("leads.urls")),
+    path("f/", include("leads.form_urls")),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
 ]

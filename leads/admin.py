@@ -1,1 +1,181 @@
-"""Admin classes, built on flexoraa.admin.TenantAdmin."""
+"""LeadOS in the manager console: leads (with reassignment), SLA breaches, routing pools and
+lead settings. Every write goes through a service."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from flexoraa.admin import TenantAdmin
+from leads import selectors, services
+from leads.models import Lead, LeadAssignment, LeadSettings, RoutingPoolMember, SlaBreach
+from leads.services.config import SETTINGS_FIELDS
+
+
+class LeadAssignmentInline(admin.TabularInline):
+    model = LeadAssignment
+    fk_name = "lead"
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "reason", "from_owner", "to_owner", "detail", "actor"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class LeadReassignForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=None, label="Hand the selected leads to")
+    note = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = selectors.assignable_members(organization)
+
+
+@admin.register(Lead)
+class LeadAdmin(TenantAdmin):
+    list_display = ["__str__", "tier", "score", "status", "owner", "source",
+                    "verification_status", "first_response_due_at", "sla_breached_at",
+                    "created_at"]
+    list_filter = ["tier", "status", "source", "verification_status"]
+    search_fields = ["name", "email", "phone"]
+    list_select_related = ["owner__user", "organization"]
+    ordering = ["-id"]
+    inlines = [LeadAssignmentInline]
+    actions = ["reassign_leads"]
+    readonly_fields = [
+        "name", "phone", "email", "source", "status", "tier", "score", "score_breakdown",
+        "owner", "assigned_at", "need", "budget_amount", "budget_currency", "authority",
+        "timeline", "intent", "intent_confidence", "inbound_count", "last_reply_seconds",
+        "verification_status", "verification", "first_response_due_at", "first_response_at",
+        "sla_breached_at", "leak_due_at", "leak_moves", "last_inbound_at", "last_outbound_at",
+        "created_at", "updated_at",
+    ]
+    # Managers read leads here and reassign them with the action; edits go through the
+    # dashboard and the API, which validate and rescore.
+    manager_can_change = False
+
+    @admin.action(description="Reassign the selected leads…")
+    def reassign_leads(self, request, queryset):
+        organization = request.organization
+        if "apply" in request.POST:
+            form = LeadReassignForm(request.POST, organization=organization)
+            if form.is_valid():
+                moved = skipped = 0
+                with transaction.atomic():
+                    for lead in queryset.select_related(None):
+                        if not lead.is_open:
+                            skipped += 1
+                            continue
+                        services.lead_reassign(
+                            org=lead.organization, lead=lead,
+                            owner_id=form.cleaned_data["owner"].pk, actor=request.user,
+                            note=form.cleaned_data["note"],
+                        )
+                        moved += 1
+                note = f"; {skipped} closed lead(s) left as they were" if skipped else ""
+                self.message_user(request, f"{moved} lead(s) reassigned{note}.", messages.SUCCESS)
+                return None
+        else:
+            form = LeadReassignForm(organization=organization)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "title": "Reassign leads", "form": form, "leads": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/leads/lead/reassign.html", context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not (request.user.is_superuser or request.organization is not None):
+            actions.pop("reassign_leads", None)
+        return actions
+
+
+@admin.register(SlaBreach)
+class SlaBreachAdmin(TenantAdmin):
+    list_display = ["lead", "tier", "owner", "due_at", "breached_at", "acknowledged_at"]
+    list_filter = ["tier", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["lead", "owner__user"]
+    readonly_fields = ["lead", "owner", "tier", "due_at", "breached_at", "acknowledged_at",
+                       "acknowledged_by"]
+    actions = ["acknowledge"]
+
+    @admin.action(description="Acknowledge the selected breaches")
+    def acknowledge(self, request, queryset):
+        count = 0
+        for breach in queryset.filter(acknowledged_at__isnull=True):
+            services.breach_acknowledge(org=breach.organization, breach=breach,
+                                        actor=request.user)
+            count += 1
+        self.message_user(request, f"{count} breach(es) acknowledged.", messages.SUCCESS)
+
+
+@admin.register(RoutingPoolMember)
+class RoutingPoolMemberAdmin(TenantAdmin):
+    list_display = ["tier", "membership"]
+    list_filter = ["tier"]
+    list_select_related = ["membership__user"]
+    fields = ["tier", "membership"]
+    manager_can_add = True
+    manager_can_delete = True
+
+    def save_model(self, request, obj, form, change):
+        org = obj.organization if request.user.is_superuser and obj.organization_id else (
+            request.organization
+        )
+        created = services.routing_pool_member_add(
+            org=org, tier=obj.tier, membership=obj.membership, actor=request.user
+        )
+        obj.pk, obj.organization = created.pk, org
+
+    def delete_model(self, request, obj):
+        services.routing_pool_member_remove(org=obj.organization, member=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for member in queryset:
+            self.delete_model(request, member)
+
+
+@admin.register(LeadSettings)
+class LeadSettingsAdmin(TenantAdmin):
+    list_display = ["__str__", "hot_threshold", "warm_threshold", "sla_hot_minutes",
+                    "sla_warm_minutes", "sla_cold_minutes", "leak_multiplier", "max_leak_moves"]
+    manager_can_change = True
+    fieldsets = [
+        ("Scoring weights (each factor scores 0-20)", {"fields": [
+            "weight_intent", "weight_budget", "weight_authority", "weight_timeline",
+            "weight_engagement"]}),
+        ("Tiers", {"fields": ["hot_threshold", "warm_threshold", "target_deal_amount",
+                              "target_deal_currency"]}),
+        ("First-response targets, in business hours", {"fields": [
+            "sla_hot_minutes", "sla_warm_minutes", "sla_cold_minutes"]}),
+        ("Leakage prevention", {"fields": ["leak_multiplier", "max_leak_moves"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        org = obj.organization if request.user.is_superuser and obj.organization_id else (
+            request.organization
+        )
+        saved = services.lead_settings_update(
+            org=org, actor=request.user,
+            **{field: form.cleaned_data[field] for field in form.changed_data
+               if field in SETTINGS_FIELDS},
+        )
+        obj.pk = saved.pk
+
+    def changelist_view(self, request, extra_context=None):
+        # A manager has exactly one settings row: open it (made with the defaults on first use).
+        if not request.user.is_superuser and request.organization is not None:
+            saved = services.lead_settings_update(org=request.organization, actor=request.user)
+            return HttpResponseRedirect(
+                reverse("admin:leads_leadsettings_change", args=[saved.pk])
+            )
+        return super().changelist_view(request, extra_context)

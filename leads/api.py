@@ -1,1 +1,218 @@
-"""DRF serializers and viewsets, registered on flexoraa.api.router."""
+"""LeadOS API: leads (intake, edits, assignment, first response, timeline, SLA report), SLA
+breaches and routing pools. Registered on the one router."""
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from flexoraa.api import ALL_ROLES, MANAGING, TenantViewSet, router
+from flexoraa.models import Membership
+from flexoraa.tenancy import request_role
+from leads import selectors, services
+from leads.models import Lead, RoutingPoolMember, SlaBreach, Source, Status, Tier
+from leads.serializers import (
+    FirstResponseSerializer,
+    LeadAssignSerializer,
+    LeadIntakeResultSerializer,
+    LeadIntakeSerializer,
+    LeadSerializer,
+    LeadTimelineSerializer,
+    LeadUpdateSerializer,
+    RoutingPoolMemberSerializer,
+    SlaBreachSerializer,
+    SlaReportSerializer,
+)
+
+TIMELINE_LIMIT = 200
+
+
+class LeadFilter(django_filters.FilterSet):
+    tier = django_filters.ChoiceFilter(choices=Tier.choices)
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    source = django_filters.ChoiceFilter(choices=Source.choices)
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    q = django_filters.CharFilter(method="search", label="Name, email or phone contains")
+
+    class Meta:
+        model = Lead
+        fields = ["tier", "status", "source", "owner"]
+
+    def search(self, queryset, name, value):
+        return selectors.lead_search(queryset, value)
+
+
+def _require_managing(request) -> None:
+    if request_role(request) not in MANAGING:
+        raise PermissionDenied("Only managers (or an integration's API key) can do this.")
+
+
+class LeadViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet
+):
+    """Leads. SDRs see and work only their own; managers and API keys see the tenant's."""
+
+    queryset = Lead.objects.select_related("owner__user").order_by("-id")
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilter
+    allowed_roles = ALL_ROLES
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def filter_for_sdr(self, queryset, membership):
+        return queryset.filter(owner=membership)
+
+    def get_serializer_class(self):
+        return {
+            "create": LeadIntakeSerializer, "partial_update": LeadUpdateSerializer,
+            "assign": LeadAssignSerializer, "first_response": FirstResponseSerializer,
+        }.get(self.action, LeadSerializer)
+
+    @extend_schema(
+        request=LeadIntakeSerializer,
+        responses={201: LeadIntakeResultSerializer, 200: LeadIntakeResultSerializer},
+        description="Take in a lead: verified, deduplicated (the same phone or email merges "
+                    "into the existing lead and answers 200), scored and routed.",
+    )
+    def create(self, request, *args, **kwargs):
+        _require_managing(request)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        source = values.pop("source")
+        result = services.lead_intake(
+            org=self.organization, data=services.LeadInput(**values), source=source,
+            actor=self.actor,
+        )
+        lead = self.get_queryset().get(pk=result.lead.pk)
+        body = {"merged": not result.created, "lead": LeadSerializer(lead).data}
+        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+
+    @extend_schema(request=LeadUpdateSerializer, responses=LeadSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        lead = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.lead_update(org=self.organization, lead=lead, actor=self.actor,
+                             **serializer.validated_data)
+        return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
+
+    @extend_schema(request=LeadAssignSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        """Hand the lead to another member by hand (managers)."""
+        lead = self.get_object()
+        _require_managing(request)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.lead_reassign(
+            org=self.organization, lead=lead, owner_id=serializer.validated_data["owner"].pk,
+            actor=self.actor, note=serializer.validated_data["note"],
+        )
+        return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
+
+    @extend_schema(request=FirstResponseSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], url_path="first-response")
+    def first_response(self, request, pk=None):
+        """Record the first reply to the lead (once; later calls change nothing)."""
+        lead = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.lead_mark_first_response(
+            org=self.organization, lead=lead, at=serializer.validated_data.get("at"),
+            actor=self.actor,
+        )
+        return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
+
+    @extend_schema(responses=LeadTimelineSerializer)
+    @action(detail=True, methods=["get"])
+    def timeline(self, request, pk=None):
+        """The lead's latest events and its assignment history (newest first)."""
+        lead = self.get_object()
+        body = {
+            "events": selectors.lead_timeline(self.organization, lead)[:TIMELINE_LIMIT],
+            "assignments": selectors.lead_assignments(self.organization, lead)[:TIMELINE_LIMIT],
+        }
+        return Response(LeadTimelineSerializer(body).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("owner", int, description="A membership id; SDRs always get "
+                                                       "their own report."),
+            OpenApiParameter("days", int, description="Leads created in the last N days "
+                                                      "(1 to 365, default 30)."),
+        ],
+        responses=SlaReportSerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="sla-report", filterset_class=None)
+    def sla_report(self, request):
+        """% of first-response targets met and p50 / p90 first-response time."""
+        try:
+            days = int(request.query_params.get("days", 30))
+        except ValueError:
+            days = 0
+        if not 1 <= days <= 365:
+            raise ValidationError({"days": ["Give a whole number of days from 1 to 365."]})
+        owner = None
+        if request_role(request) not in MANAGING:
+            owner = request.membership
+        elif request.query_params.get("owner"):
+            try:
+                owner_id = int(request.query_params["owner"])
+            except ValueError:
+                raise ValidationError({"owner": ["Give a membership id."]}) from None
+            owner = get_object_or_404(Membership.objects.for_org(self.organization), pk=owner_id)
+        report = selectors.sla_report(self.organization, owner=owner, days=days)
+        data = {**report.__dict__, "met_percent": report.met_percent}
+        return Response(SlaReportSerializer(data).data)
+
+
+class SlaBreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Missed first-response targets. SDRs see their own; managers acknowledge them."""
+
+    queryset = SlaBreach.objects.order_by("-breached_at", "-id")
+    serializer_class = SlaBreachSerializer
+    allowed_roles = ALL_ROLES
+    filterset_fields = {"acknowledged_at": ["isnull"], "tier": ["exact"], "owner": ["exact"]}
+
+    def filter_for_sdr(self, queryset, membership):
+        return queryset.filter(owner=membership)
+
+    @extend_schema(request=None, responses=SlaBreachSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        breach = self.get_object()
+        _require_managing(request)
+        breach = services.breach_acknowledge(org=self.organization, breach=breach,
+                                             actor=self.actor)
+        return Response(SlaBreachSerializer(breach).data)
+
+
+class RoutingPoolMemberViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.DestroyModelMixin, TenantViewSet,
+):
+    """Which SDRs take each tier's leads. A tier with nobody in its pool goes to every SDR."""
+
+    queryset = RoutingPoolMember.objects.order_by("tier", "membership_id")
+    serializer_class = RoutingPoolMemberSerializer
+    allowed_roles = MANAGING
+    filterset_fields = ["tier", "membership"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.routing_pool_member_add(
+            org=self.organization, tier=serializer.validated_data["tier"],
+            membership=serializer.validated_data["membership"], actor=self.actor,
+        )
+
+    def perform_destroy(self, instance):
+        services.routing_pool_member_remove(org=self.organization, member=instance,
+                                            actor=self.actor)
+
+
+router.register("leads", LeadViewSet, basename="lead")
+router.register("sla-breaches", SlaBreachViewSet, basename="sla-breach")
+router.register("routing-pool-members", RoutingPoolMemberViewSet,
+                basename="routing-pool-member")

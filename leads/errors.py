@@ -1,1 +1,21 @@
-"""Errors this app raises; the API turns each into the one JSON error shape."""
+"""Errors LeadOS raises; the API turns each into the one JSON error shape."""
+
+from flexoraa.errors import Conflict, ValidationFailed
+
+
+class InvalidContact(ValidationFailed):
+    """A phone or email that cannot be a real address (400, with the field and the reason)."""
+
+    code = "invalid_contact"
+
+
+class StatusChangeRefused(Conflict):
+    """A status the lead cannot move to from where it is (409)."""
+
+    code = "status_change_refused"
+
+
+class LeadClosed(Conflict):
+    """The lead is won, lost, opted out or anonymized, so it cannot be worked (409)."""
+
+    code = "lead_closed"

@@ -1,1 +1,157 @@
-"""Tenant-scoped reads shared by pages, the API and jobs."""
+"""Reads LeadOS shares between pages, the API, the admin and jobs. Each starts from
+``Model.objects.for_org(org)``."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from statistics import quantiles
+
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from flexoraa.models import MANAGING_ROLES, Membership, Organization, Role
+from leads.models import (
+    OPEN_STATUSES,
+    Lead,
+    LeadAssignment,
+    LeadEvent,
+    LeadSettings,
+    RoutingPoolMember,
+    SlaBreach,
+    Status,
+    Tier,
+)
+
+
+def lead_settings_for(org: Organization) -> LeadSettings:
+    """The tenant's settings, or the defaults (unsaved) when it never changed them."""
+    found = LeadSettings.objects.for_org(org).first()
+    return found if found is not None else LeadSettings(organization=org)
+
+
+def leads_for_org(org: Organization):
+    return Lead.objects.for_org(org).select_related("owner__user")
+
+
+def leads_for_owner(org: Organization, membership: Membership):
+    return leads_for_org(org).filter(owner=membership)
+
+
+def leads_by_urgency(queryset):
+    """Open leads first; among them the HOT ones, then the earliest SLA due."""
+    return queryset.annotate(
+        open_rank=Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1),
+                       output_field=IntegerField()),
+        tier_rank=Case(When(tier=Tier.HOT, then=Value(0)), When(tier=Tier.WARM, then=Value(1)),
+                       default=Value(2), output_field=IntegerField()),
+    ).order_by("open_rank", "tier_rank", "first_response_due_at", "-id")
+
+
+def lead_search(queryset, text: str):
+    text = text.strip()
+    if not text:
+        return queryset
+    return queryset.filter(
+        Q(name__icontains=text) | Q(email__icontains=text) | Q(phone__icontains=text)
+    )
+
+
+def lead_timeline(org: Organization, lead: Lead):
+    return LeadEvent.objects.for_org(org).filter(lead=lead).select_related("actor__user")
+
+
+def lead_assignments(org: Organization, lead: Lead):
+    return LeadAssignment.objects.for_org(org).filter(lead=lead).select_related(
+        "from_owner__user", "to_owner__user", "actor__user"
+    )
+
+
+def open_breaches(org: Organization):
+    return SlaBreach.objects.for_org(org).filter(acknowledged_at__isnull=True).select_related(
+        "lead", "owner__user"
+    )
+
+
+def assignable_members(org: Organization):
+    """Who a manager can hand a lead to: every SDR and manager of the tenant."""
+    return Membership.objects.for_org(org).select_related("user").order_by(
+        "role", "user__username"
+    )
+
+
+def pool_members(org: Organization):
+    return RoutingPoolMember.objects.for_org(org).select_related("membership__user")
+
+
+def team_load(org: Organization):
+    """Each member with their open leads, for the team queue."""
+    return assignable_members(org).annotate(
+        open_leads=Count("owned_leads", filter=Q(owned_leads__status__in=OPEN_STATUSES))
+    )
+
+
+def managers_of(org: Organization):
+    return Membership.objects.for_org(org).filter(role__in=MANAGING_ROLES)
+
+
+@dataclass(frozen=True)
+class SlaReport:
+    since: object
+    answered: int  # leads with a first response
+    met: int  # of those, answered by their due time
+    overdue: int  # unanswered past their due time
+    waiting: int  # unanswered, still inside their target
+    p50_seconds: float | None
+    p90_seconds: float | None
+
+    @property
+    def decided(self) -> int:
+        """Leads whose target is settled: answered, or past due unanswered."""
+        return self.answered + self.overdue
+
+    @property
+    def met_percent(self) -> float | None:
+        return None if self.decided == 0 else round(100 * self.met / self.decided, 1)
+
+
+def sla_report(org: Organization, *, owner: Membership | None = None, days: int = 30) -> SlaReport:
+    """% of first-response targets met and p50 / p90 first-response time over the leads created
+    in the last ``days`` days, of one owner or of the whole team."""
+    now = timezone.now()
+    since = now - timedelta(days=days)
+    leads = Lead.objects.for_org(org).filter(
+        created_at__gte=since, first_response_due_at__isnull=False
+    )
+    if owner is not None:
+        leads = leads.filter(owner=owner)
+    counts = leads.aggregate(
+        answered=Count("pk", filter=Q(first_response_at__isnull=False)),
+        met=Count("pk", filter=Q(first_response_at__isnull=False,
+                                 first_response_at__lte=F("first_response_due_at"))),
+        overdue=Count("pk", filter=Q(first_response_at__isnull=True,
+                                     first_response_due_at__lt=now)),
+        waiting=Count("pk", filter=Q(first_response_at__isnull=True,
+                                     first_response_due_at__gte=now)),
+    )
+    durations = sorted(
+        (answered - created).total_seconds()
+        for created, answered in leads.filter(first_response_at__isnull=False)
+        .values_list("created_at", "first_response_at").iterator(2000)
+    )
+    p50 = p90 = None
+    if len(durations) == 1:
+        p50 = p90 = durations[0]
+    elif durations:
+        cuts = quantiles(durations, n=10, method="inclusive")
+        p50, p90 = cuts[4], cuts[8]
+    return SlaReport(since=since, p50_seconds=p50, p90_seconds=p90, **counts)
+
+
+def status_counts(queryset) -> dict[str, int]:
+    rows = queryset.values("status").annotate(n=Count("pk")).order_by()
+    counts = {status: 0 for status in Status.values}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def sdr_members(org: Organization):
+    return Membership.objects.for_org(org).filter(role=Role.SDR).select_related("user")

@@ -50,9 +50,44 @@ def make_audit_event(org, *, action="test.event", data=None):
     return services.audit_event_record(org=org, actor=None, action=action, data=data or {})
 
 
+def _make_sla_breach(org):
+    from django.utils import timezone
+
+    from leads.models import SlaBreach
+    from tests.leads.factories import make_lead
+
+    lead = make_lead(org)
+    now = timezone.now()
+    return SlaBreach.objects.create(organization=org, lead=lead, owner=lead.owner,
+                                    tier=lead.tier, due_at=now, breached_at=now)
+
+
+def _make_pool_member(org):
+    from leads import services
+    from leads.models import Tier
+
+    return services.routing_pool_member_add(org=org, tier=Tier.HOT,
+                                            membership=make_membership(org), actor=None)
+
+
+def _make_lead(org):
+    from tests.leads.factories import make_lead
+
+    return make_lead(org)
+
+
+def _tenant_object_makers():
+    from leads.models import Lead, RoutingPoolMember, SlaBreach
+
+    return {
+        Membership: lambda org: make_membership(org),
+        ApiKey: lambda org: make_api_key(org)[0],
+        AuditEvent: lambda org: make_audit_event(org),
+        Lead: _make_lead,
+        SlaBreach: _make_sla_breach,
+        RoutingPoolMember: _make_pool_member,
+    }
+
+
 # model -> callable(org) creating one object of that model in the org.
-TENANT_OBJECT_MAKERS = {
-    Membership: lambda org: make_membership(org),
-    ApiKey: lambda org: make_api_key(org)[0],
-    AuditEvent: lambda org: make_audit_event(org),
-}
+TENANT_OBJECT_MAKERS = _tenant_object_makers()

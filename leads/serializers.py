@@ -1,0 +1,140 @@
+"""DRF serializers of LeadOS. Writes are validated by the services; these shape the JSON."""
+
+from rest_framework import serializers
+
+from flexoraa.api import TenantScopedPrimaryKeyField
+from flexoraa.models import Membership
+from leads.models import (
+    Authority,
+    Lead,
+    LeadAssignment,
+    LeadEvent,
+    RoutingPoolMember,
+    SlaBreach,
+    Source,
+    Status,
+    Tier,
+    Timeline,
+)
+
+BUDGET = {"max_digits": 14, "decimal_places": 2, "min_value": 0, "allow_null": True,
+          "required": False}
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    owner_username = serializers.CharField(source="owner.user.username", read_only=True,
+                                           default=None)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id", "name", "phone", "email", "source", "status", "tier", "score",
+            "score_breakdown", "owner", "owner_username", "assigned_at", "need",
+            "budget_amount", "budget_currency", "authority", "timeline", "intent",
+            "intent_confidence", "inbound_count", "last_reply_seconds", "verification_status",
+            "verification", "first_response_due_at", "first_response_at", "sla_breached_at",
+            "leak_due_at", "leak_moves", "last_inbound_at", "last_outbound_at", "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class LeadIntakeSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True,
+                                  help_text="Any common format; read in the tenant's country "
+                                            "unless it starts with +.")
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    source = serializers.ChoiceField(choices=Source.choices, default=Source.API)
+    need = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    budget_amount = serializers.DecimalField(**BUDGET)
+    budget_currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    authority = serializers.ChoiceField(choices=Authority.choices, required=False,
+                                        allow_blank=True)
+    timeline = serializers.ChoiceField(choices=Timeline.choices, required=False,
+                                       allow_blank=True)
+
+
+class LeadIntakeResultSerializer(serializers.Serializer):
+    merged = serializers.BooleanField(
+        help_text="True when the phone or email matched an existing lead, which was updated."
+    )
+    lead = LeadSerializer()
+
+
+class LeadUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=[
+        (value, label) for value, label in Status.choices
+        if value not in (Status.OPTED_OUT, Status.ANONYMIZED)
+    ], required=False)
+    need = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    budget_amount = serializers.DecimalField(**BUDGET)
+    budget_currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    authority = serializers.ChoiceField(choices=Authority.choices, required=False,
+                                        allow_blank=True)
+    timeline = serializers.ChoiceField(choices=Timeline.choices, required=False,
+                                       allow_blank=True)
+
+
+class LeadAssignSerializer(serializers.Serializer):
+    owner = TenantScopedPrimaryKeyField(queryset=Membership.objects.all(),
+                                        help_text="The membership id to hand the lead to.")
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class FirstResponseSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(required=False,
+                                   help_text="When the reply went out; now when left out.")
+
+
+class LeadEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LeadEvent
+        fields = ["id", "kind", "actor", "data", "created_at"]
+        read_only_fields = fields
+
+
+class LeadAssignmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LeadAssignment
+        fields = ["id", "from_owner", "to_owner", "reason", "detail", "actor", "created_at"]
+        read_only_fields = fields
+
+
+class LeadTimelineSerializer(serializers.Serializer):
+    events = LeadEventSerializer(many=True)
+    assignments = LeadAssignmentSerializer(many=True)
+
+
+class SlaReportSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    answered = serializers.IntegerField()
+    met = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    waiting = serializers.IntegerField()
+    met_percent = serializers.FloatField(allow_null=True)
+    p50_seconds = serializers.FloatField(allow_null=True)
+    p90_seconds = serializers.FloatField(allow_null=True)
+
+
+class SlaBreachSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SlaBreach
+        fields = ["id", "lead", "owner", "tier", "due_at", "breached_at", "acknowledged_at",
+                  "acknowledged_by"]
+        read_only_fields = fields
+
+
+class RoutingPoolMemberSerializer(serializers.ModelSerializer):
+    tier = serializers.ChoiceField(choices=Tier.choices)
+    membership = TenantScopedPrimaryKeyField(queryset=Membership.objects.all())
+
+    class Meta:
+        model = RoutingPoolMember
+        fields = ["id", "tier", "membership"]
+        read_only_fields = ["id"]
+        # The service reports a duplicate as a 409; the serializer must not pre-empt it.
+        validators = []

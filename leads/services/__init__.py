@@ -1,0 +1,39 @@
+"""LeadOS use cases. Everything that writes a lead goes through one of these functions."""
+
+from leads.services.assignment import Decision, OrgRouter, lead_reassign
+from leads.services.config import (
+    lead_settings_update,
+    routing_pool_member_add,
+    routing_pool_member_remove,
+)
+from leads.services.intake import (
+    IntakeResult,
+    LeadInput,
+    lead_analysis_record,
+    lead_input_check,
+    lead_intake,
+    lead_mark_first_response,
+    lead_message_record,
+    lead_update,
+)
+from leads.services.watch import breach_acknowledge, leaking_leads_move, sla_breaches_record
+
+__all__ = [
+    "Decision",
+    "IntakeResult",
+    "LeadInput",
+    "OrgRouter",
+    "breach_acknowledge",
+    "lead_analysis_record",
+    "lead_input_check",
+    "lead_intake",
+    "lead_mark_first_response",
+    "lead_message_record",
+    "lead_reassign",
+    "lead_settings_update",
+    "lead_update",
+    "leaking_leads_move",
+    "routing_pool_member_add",
+    "routing_pool_member_remove",
+    "sla_breaches_record",
+]

@@ -1,0 +1,206 @@
+"""Who gets a lead: weighted round-robin over a tier's pool, the manager when nobody is free,
+and a manager's reassignment by hand."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from flexoraa.errors import NotFound, ValidationFailed
+from flexoraa.models import MANAGING_ROLES, Membership, Organization, Role
+from flexoraa.services import audit_event_record
+from leads import routing
+from leads.errors import LeadClosed
+from leads.models import (
+    OPEN_STATUSES,
+    AssignmentReason,
+    Lead,
+    LeadAssignment,
+    LeadEvent,
+    LeadSettings,
+    RoutingCredit,
+    RoutingPoolMember,
+    Tier,
+)
+from leads.services.common import (
+    BusinessClock,
+    actor_membership,
+    audit_actor,
+    settings_locked,
+    timeline_event,
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    owner_id: int | None
+    reason: str
+    detail: str = ""
+
+
+class OrgRouter:
+    """Routing state of one tenant, loaded once (four queries) and updated in memory, so a job
+    can place many leads and save once. Use under ``settings_locked``."""
+
+    def __init__(self, org: Organization, lead_settings: LeadSettings):
+        self.org = org
+        self.settings = lead_settings
+        members = list(
+            Membership.objects.for_org(org).values_list("pk", "role", "capacity", "is_available")
+        )
+        open_counts = dict(
+            Lead.objects.for_org(org).filter(status__in=OPEN_STATUSES, owner__isnull=False)
+            .values("owner").annotate(n=Count("pk")).order_by().values_list("owner", "n")
+        )
+        self.open_leads = {pk: open_counts.get(pk, 0) for pk, *_ in members}
+        self.sdrs = {pk: (capacity, available) for pk, role, capacity, available in members
+                     if role == Role.SDR}
+        self.managers = [pk for pk, role, *_ in members if role in MANAGING_ROLES]
+        self.pools: dict[str, set[int]] = {}
+        for tier, membership_id in RoutingPoolMember.objects.for_org(org).values_list(
+            "tier", "membership_id"
+        ):
+            self.pools.setdefault(tier, set()).add(membership_id)
+        self.credits = {
+            (tier, membership_id): finish
+            for tier, membership_id, finish in RoutingCredit.objects.for_org(org).values_list(
+                "tier", "membership_id", "finish"
+            )
+        }
+        self.clock = {tier: float(value)
+                      for tier, value in (lead_settings.routing_clock or {}).items()}
+        self._stored_credits = set(self.credits)
+        self._dirty: set[tuple[str, int]] = set()
+
+    def pool(self, tier: str) -> list[int]:
+        members = self.pools.get(tier)
+        # A tier with no pool configured routes to every SDR.
+        return sorted(members & self.sdrs.keys() if members else self.sdrs)
+
+    def decide(self, tier: str, *, exclude: frozenset[int] = frozenset()) -> Decision:
+        candidates = [
+            routing.Candidate(
+                membership_id=pk, capacity=self.sdrs[pk][0], is_available=self.sdrs[pk][1],
+                open_leads=self.open_leads[pk], last_finish=self.credits.get((tier, pk), 0.0),
+            )
+            for pk in self.pool(tier)
+        ]
+        picked = routing.pick(candidates, clock=self.clock.get(tier, 0.0), exclude=exclude)
+        if picked is not None:
+            self.credits[(tier, picked.membership_id)] = picked.finish
+            self.clock[tier] = picked.clock
+            self._dirty.add((tier, picked.membership_id))
+            self.open_leads[picked.membership_id] += 1
+            return Decision(picked.membership_id, AssignmentReason.ROUTING)
+        manager = self.least_loaded_manager()
+        label = Tier(tier).label
+        detail = f"No SDR in the {label} pool is available and under capacity."
+        if manager is None:
+            return Decision(None, AssignmentReason.ESCALATION, detail + " There is no manager.")
+        self.open_leads[manager] += 1
+        return Decision(manager, AssignmentReason.ESCALATION, detail)
+
+    def least_loaded_manager(self) -> int | None:
+        if not self.managers:
+            return None
+        return min(self.managers, key=lambda pk: (self.open_leads[pk], pk))
+
+    def is_sdr(self, membership_id: int | None) -> bool:
+        return membership_id in self.sdrs
+
+    def release(self, membership_id: int | None) -> None:
+        """The member no longer holds one of their open leads."""
+        if membership_id in self.open_leads:
+            self.open_leads[membership_id] = max(0, self.open_leads[membership_id] - 1)
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        new = [key for key in self._dirty if key not in self._stored_credits]
+        RoutingCredit.objects.bulk_create([
+            RoutingCredit(organization=self.org, tier=tier, membership_id=pk,
+                          finish=self.credits[(tier, pk)])
+            for tier, pk in new
+        ])
+        existing = [key for key in self._dirty if key in self._stored_credits]
+        for tier, pk in existing:
+            RoutingCredit.objects.for_org(self.org).filter(tier=tier, membership_id=pk).update(
+                finish=self.credits[(tier, pk)]
+            )
+        self._stored_credits |= set(new)
+        self._dirty.clear()
+        self.settings.routing_clock = dict(self.clock)
+        self.settings.save(update_fields=["routing_clock"])
+
+
+def assignment_apply(
+    *, org: Organization, lead: Lead, decision: Decision, at: datetime, clock: BusinessClock,
+    router: OrgRouter, actor: Membership | None = None,
+) -> tuple[LeadAssignment, LeadEvent] | None:
+    """Set the owner on the (unsaved) lead and return the history rows to save with it.
+
+    An SDR owner must act before the leakage threshold; a manager owner is not moved on.
+    """
+    if decision.owner_id is None:
+        return None
+    previous = lead.owner_id
+    lead.owner_id = decision.owner_id
+    lead.assigned_at = at
+    lead.leak_due_at = (
+        clock.leak_due(at, lead.tier) if router.is_sdr(decision.owner_id) and lead.is_open
+        else None
+    )
+    assignment = LeadAssignment(
+        organization=org, lead=lead, from_owner_id=previous, to_owner_id=decision.owner_id,
+        reason=decision.reason, detail=decision.detail, actor=actor, created_at=at,
+    )
+    event = timeline_event(
+        org=org, lead=lead, kind=LeadEvent.Kind.ASSIGNED, at=at, actor=actor,
+        data={"reason": decision.reason, "from": previous, "to": decision.owner_id,
+              "detail": decision.detail},
+    )
+    return assignment, event
+
+
+def lead_reassign(*, org: Organization, lead: Lead, owner_id: int, actor, note: str = "") -> Lead:
+    """A manager hands the lead to another member by hand.
+
+    Raises ``NotFound`` for a lead of another tenant, ``ValidationFailed`` for an owner who is
+    not a member of this tenant, ``LeadClosed`` for a closed lead.
+    """
+    if lead.organization_id != org.pk:
+        raise NotFound("No such lead.")
+    with transaction.atomic():
+        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
+        if not lead.is_open:
+            raise LeadClosed(
+                f"This lead is {lead.get_status_display().lower()}; only open leads are "
+                "reassigned."
+            )
+        if not Membership.objects.for_org(org).filter(pk=owner_id).exists():
+            raise ValidationFailed(
+                "owner: No member of this organization has that id.",
+                fields={"owner": ["No member of this organization has that id."]},
+            )
+        if lead.owner_id == owner_id:
+            return lead
+        lead_settings = settings_locked(org)
+        router = OrgRouter(org, lead_settings)
+        now = timezone.now()
+        by = actor_membership(org, actor)
+        rows = assignment_apply(
+            org=org, lead=lead,
+            decision=Decision(owner_id, AssignmentReason.MANUAL, note.strip()[:200]),
+            at=now, clock=BusinessClock(org, lead_settings), router=router, actor=by,
+        )
+        lead.save(update_fields=["owner", "assigned_at", "leak_due_at", "updated_at"])
+        assignment, event = rows
+        assignment.save()
+        event.save()
+        audit_event_record(
+            org=org, actor=audit_actor(actor), action="lead.reassigned", target=lead,
+            data={"to": owner_id, "from": assignment.from_owner_id, "reason": "manual"},
+        )
+    return lead

@@ -1,0 +1,219 @@
+"""The periodic watches: first-response SLA breaches (every minute) and leaking leads (every
+5 minutes).
+
+Both are set-based: they read only the due rows, through partial indexes, in chunks that each
+commit on their own, and claim rows with ``FOR UPDATE SKIP LOCKED`` so two runs at once split
+the work instead of doing it twice. A breach is also unique per lead in the database.
+"""
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from flexoraa.errors import NotFound
+from flexoraa.models import Organization
+from flexoraa.notifications import email_managers
+from flexoraa.services import audit_event_record, audit_events_record
+from leads.models import AssignmentReason, Lead, LeadAssignment, LeadEvent, SlaBreach
+from leads.services.assignment import Decision, OrgRouter, assignment_apply
+from leads.services.common import (
+    BusinessClock,
+    actor_membership,
+    audit_actor,
+    settings_locked,
+)
+
+logger = logging.getLogger(__name__)
+
+SLA_CHUNK = 5000
+LEAK_CHUNK = 500
+
+
+def _site_url(path: str) -> str:
+    return f"{settings.SITE_URL.rstrip('/')}{path}"
+
+
+def sla_breaches_record(*, now: datetime | None = None, chunk: int = SLA_CHUNK) -> dict:
+    """Stamp every lead whose first-response target has passed unanswered, record its breach
+    once, and tell each tenant's managers (one email per tenant per run)."""
+    now = now or timezone.now()
+    recorded = 0
+    per_org: dict[int, list[int]] = defaultdict(list)
+    while True:
+        with transaction.atomic():
+            due = list(
+                Lead.objects.filter(
+                    first_response_due_at__lte=now, first_response_at__isnull=True,
+                    sla_breached_at__isnull=True, first_response_due_at__isnull=False,
+                )
+                .order_by("first_response_due_at")
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("pk", "organization_id", "owner_id", "tier",
+                             "first_response_due_at")[:chunk]
+            )
+            if not due:
+                break
+            ids = [row[0] for row in due]
+            Lead.objects.filter(pk__in=ids).update(sla_breached_at=now)
+            SlaBreach.objects.bulk_create(
+                [SlaBreach(organization_id=org_id, lead_id=pk, owner_id=owner_id, tier=tier,
+                           due_at=due_at, breached_at=now)
+                 for pk, org_id, owner_id, tier, due_at in due],
+                ignore_conflicts=True,
+            )
+            LeadEvent.objects.bulk_create(
+                [LeadEvent(organization_id=org_id, lead_id=pk, kind=LeadEvent.Kind.SLA_BREACHED,
+                           data={"due_at": due_at.isoformat(), "owner": owner_id},
+                           created_at=now)
+                 for pk, org_id, owner_id, _tier, due_at in due]
+            )
+            chunk_orgs: dict[int, list[int]] = defaultdict(list)
+            for pk, org_id, *_ in due:
+                chunk_orgs[org_id].append(pk)
+            for org in Organization.objects.filter(pk__in=chunk_orgs).order_by("pk"):
+                audit_event_record(org=org, actor=None, action="lead.sla_breached",
+                                   data={"lead_ids": chunk_orgs[org.pk]})
+            for org_id, lead_ids in chunk_orgs.items():
+                per_org[org_id].extend(lead_ids)
+            recorded += len(due)
+        if len(due) < chunk:
+            break
+    if per_org:
+        transaction.on_commit(lambda: _escalate_breaches(per_org))
+    return {"breaches": recorded, "organizations": len(per_org)}
+
+
+def _escalate_breaches(per_org: dict[int, list[int]]) -> None:
+    for org in Organization.objects.filter(pk__in=per_org).order_by("pk"):
+        count = len(per_org[org.pk])
+        plural = "lead" if count == 1 else "leads"
+        try:
+            email_managers(
+                org, subject=f"{count} {plural} missed the first-response target",
+                body=(f"{count} {plural} waited past their first-response target without a "
+                      f"reply. See who owns them and reassign if needed:\n"
+                      f"{_site_url('/leads/team/')}\n"),
+            )
+        except Exception:
+            # The breach is recorded and on the dashboard; a mail outage must not undo it.
+            logger.exception("breach email failed", extra={"organization_id": org.pk})
+
+
+def leaking_leads_move(*, now: datetime | None = None, chunk: int = LEAK_CHUNK) -> dict:
+    """Move each assigned lead whose owner has not acted past the leakage threshold to the
+    next eligible SDR (never back to one it left); after the tenant's maximum number of moves,
+    or when no SDR is free, it goes to a manager instead."""
+    now = now or timezone.now()
+    moved = escalated = released = 0
+    escalated_by_org: dict[int, int] = defaultdict(int)
+    while True:
+        with transaction.atomic():
+            leads = list(
+                Lead.objects.filter(leak_due_at__lte=now)
+                .order_by("leak_due_at", "pk")
+                .select_for_update(skip_locked=True, of=("self",))[:chunk]
+            )
+            if not leads:
+                break
+            stale = [lead.pk for lead in leads if not lead.is_open or lead.owner_id is None]
+            if stale:
+                Lead.objects.filter(pk__in=stale).update(leak_due_at=None)
+                released += len(stale)
+            by_org: dict[int, list[Lead]] = defaultdict(list)
+            for lead in leads:
+                if lead.is_open and lead.owner_id is not None:
+                    by_org[lead.organization_id].append(lead)
+            for org in Organization.objects.filter(pk__in=by_org).order_by("pk"):
+                counts = _move_org_leads(org, by_org[org.pk], now)
+                moved += counts["moved"]
+                escalated += counts["escalated"]
+                escalated_by_org[org.pk] += counts["escalated"]
+        if len(leads) < chunk:
+            break
+    to_tell = {pk: n for pk, n in escalated_by_org.items() if n}
+    if to_tell:
+        transaction.on_commit(lambda: _tell_escalations(to_tell))
+    return {"moved": moved, "escalated": escalated, "released": released}
+
+
+def _move_org_leads(org: Organization, leads: list[Lead], now: datetime) -> dict:
+    lead_settings = settings_locked(org)
+    router = OrgRouter(org, lead_settings)
+    clock = BusinessClock(org, lead_settings)
+    left_behind: dict[int, set[int]] = defaultdict(set)
+    for lead_id, from_owner in LeadAssignment.objects.for_org(org).filter(
+        lead_id__in=[lead.pk for lead in leads], from_owner__isnull=False
+    ).values_list("lead_id", "from_owner_id"):
+        left_behind[lead_id].add(from_owner)
+    assignments, events, audit = [], [], []
+    moved = escalated = 0
+    for lead in leads:
+        previous = lead.owner_id
+        exclude = frozenset({previous, *left_behind[lead.pk]})
+        if lead.leak_moves >= lead_settings.max_leak_moves:
+            manager = router.least_loaded_manager()
+            decision = Decision(
+                manager, AssignmentReason.ESCALATION,
+                f"Moved {lead.leak_moves} times without anyone acting on it.",
+            )
+        else:
+            decision = router.decide(lead.tier, exclude=exclude)
+            if decision.reason == AssignmentReason.ROUTING:
+                decision = Decision(decision.owner_id, AssignmentReason.LEAKAGE,
+                                    "The owner did not act in time.")
+        if decision.owner_id is None or decision.owner_id == previous:
+            # Nobody else can take it: try again after another threshold.
+            lead.leak_due_at = clock.leak_due(now, lead.tier)
+            continue
+        router.release(previous)
+        assignment, event = assignment_apply(org=org, lead=lead, decision=decision, at=now,
+                                             clock=clock, router=router)
+        lead.leak_moves += 1
+        assignments.append(assignment)
+        events.append(event)
+        audit.append(("lead.reassigned", lead,
+                      {"from": previous, "to": decision.owner_id, "reason": decision.reason}))
+        if decision.reason == AssignmentReason.ESCALATION:
+            escalated += 1
+        else:
+            moved += 1
+    Lead.objects.bulk_update(leads, ["owner", "assigned_at", "leak_due_at", "leak_moves"])
+    LeadAssignment.objects.bulk_create(assignments)
+    LeadEvent.objects.bulk_create(events)
+    router.save()
+    audit_events_record(org=org, actor=None, events=audit)
+    return {"moved": moved, "escalated": escalated}
+
+
+def _tell_escalations(escalated_by_org: dict[int, int]) -> None:
+    for org in Organization.objects.filter(pk__in=escalated_by_org).order_by("pk"):
+        count = escalated_by_org[org.pk]
+        plural = "lead was" if count == 1 else "leads were"
+        try:
+            email_managers(
+                org, subject=f"{count} {plural} escalated to you",
+                body=(f"{count} {plural} passed between SDRs without anyone acting on them, "
+                      f"or no SDR was free to take them. They are in your queue now:\n"
+                      f"{_site_url('/leads/team/')}\n"),
+            )
+        except Exception:
+            logger.exception("escalation email failed", extra={"organization_id": org.pk})
+
+
+def breach_acknowledge(*, org: Organization, breach: SlaBreach, actor) -> SlaBreach:
+    """A manager has seen the breach; it leaves the dashboard's list. Idempotent."""
+    if breach.organization_id != org.pk:
+        raise NotFound("No such SLA breach.")
+    with transaction.atomic():
+        updated = SlaBreach.objects.for_org(org).filter(
+            pk=breach.pk, acknowledged_at__isnull=True
+        ).update(acknowledged_at=timezone.now(), acknowledged_by=actor_membership(org, actor))
+        if updated:
+            audit_event_record(org=org, actor=audit_actor(actor), action="sla_breach.acknowledged",
+                               target=breach)
+    breach.refresh_from_db()
+    return breach

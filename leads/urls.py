@@ -1,0 +1,5 @@
+"""LeadOS pages for SDRs and managers (signed in)."""
+
+app_name = "leads"
+
+urlpatterns = []
