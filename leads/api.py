@@ -2,7 +2,6 @@
 breaches and routing pools. Registered on the one router."""
 
 import django_filters
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -163,7 +162,9 @@ class LeadViewSet(
                 owner_id = int(request.query_params["owner"])
             except ValueError:
                 raise ValidationError({"owner": ["Give a membership id."]}) from None
-            owner = get_object_or_404(Membership.objects.for_org(self.organization), pk=owner_id)
+            owner = Membership.objects.for_org(self.organization).filter(pk=owner_id).first()
+            if owner is None:
+                raise ValidationError({"owner": ["No member of this organization has that id."]})
         report = selectors.sla_report(self.organization, owner=owner, days=days)
         data = {**report.__dict__, "met_percent": report.met_percent}
         return Response(SlaReportSerializer(data).data)

@@ -275,7 +275,7 @@ class RoutingCredit(TenantOwned):
     """Weighted round-robin state: the virtual finish time of each SDR's next lead in a tier.
 
     The SDR with the earliest finish wins and moves on by 1 / capacity, so leads spread in
-    proportion to capacity (stride scheduling)."""
+    proportion to capacity (weighted fair queueing, see leads/routing.py)."""
 
     tier = models.CharField(max_length=8, choices=Tier.choices)
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")

@@ -1,7 +1,7 @@
 """Weighted round-robin over SDRs (pure, no ORM).
 
-Stride scheduling: each SDR's next lead has a virtual finish time, ``max(their last finish,
-the pool's clock) + 1 / capacity``; the earliest finish wins. Leads therefore spread in
+Weighted fair queueing: each SDR's next lead has a virtual finish time, ``max(their last
+finish, the pool's clock) + 1 / capacity``; the earliest finish wins. Leads therefore spread in
 proportion to capacity, and an SDR back from being away starts at the pool's clock rather
 than collecting a burst of leads for the time they were gone.
 """
@@ -32,15 +32,18 @@ class Pick:
 def pick(candidates: list[Candidate], *, clock: float, exclude: frozenset[int] = frozenset()):
     """The next SDR, or None when nobody is available and under capacity."""
     best = None
+    earliest_start = None
     for candidate in candidates:
         if not candidate.eligible or candidate.membership_id in exclude:
             continue
         start = max(candidate.last_finish, clock)
-        finish = start + 1 / candidate.capacity
-        key = (finish, candidate.membership_id)
-        if best is None or key < best[0]:
-            best = (key, start, candidate)
+        earliest_start = start if earliest_start is None else min(earliest_start, start)
+        key = (start + 1 / candidate.capacity, candidate.membership_id)
+        if best is None or key < best:
+            best = key
     if best is None:
         return None
-    (finish, membership_id), start, _ = best
-    return Pick(membership_id=membership_id, finish=finish, clock=start)
+    finish, membership_id = best
+    # The clock is the earliest start among those waiting, so an SDR who is waiting is never
+    # pushed back by it; only one returning from away (finish behind the clock) catches up.
+    return Pick(membership_id=membership_id, finish=finish, clock=earliest_start)
