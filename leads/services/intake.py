@@ -306,6 +306,10 @@ def lead_update(*, org: Organization, lead: Lead, actor, **changes) -> Lead:
         _refuse({name: "This field cannot be changed here." for name in sorted(unknown)})
     if lead.organization_id != org.pk:
         raise NotFound("No such lead.")
+    if "budget_currency" in changes:
+        changes["budget_currency"] = (changes["budget_currency"] or "").strip().upper()
+    elif changes.get("budget_amount") not in (None, "") and lead.budget_currency:
+        changes["budget_currency"] = lead.budget_currency  # a new amount in the same currency
     problems = _qualification_problems(changes)
     if "status" in changes and changes["status"] not in Status.values:
         problems["status"] = (f"Unknown status '{changes['status']}'; choose one of "
@@ -325,8 +329,6 @@ def lead_update(*, org: Organization, lead: Lead, actor, **changes) -> Lead:
             changes["email"] = checked.email.address
     if changes.get("budget_amount") not in (None, ""):
         changes["budget_amount"] = Decimal(str(changes["budget_amount"]))
-    if "budget_currency" in changes:
-        changes["budget_currency"] = (changes["budget_currency"] or "").upper()
 
     with transaction.atomic():
         lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)

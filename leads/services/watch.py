@@ -37,6 +37,30 @@ def _site_url(path: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{path}"
 
 
+def sla_due_leads(now: datetime):
+    """The leads the SLA check claims, oldest target first, through the ``lead_sla_due``
+    partial index; rows another run holds are skipped. Use inside a transaction."""
+    return (
+        Lead.objects.filter(
+            first_response_due_at__lte=now, first_response_at__isnull=True,
+            sla_breached_at__isnull=True, first_response_due_at__isnull=False,
+        )
+        .order_by("first_response_due_at")
+        .select_for_update(skip_locked=True, of=("self",))
+    )
+
+
+def leaking_leads(now: datetime):
+    """The leads the leakage scan claims, oldest threshold first, through the
+    ``lead_leak_due`` partial index; rows another run holds are skipped. Use inside a
+    transaction."""
+    return (
+        Lead.objects.filter(leak_due_at__lte=now)
+        .order_by("leak_due_at", "pk")
+        .select_for_update(skip_locked=True, of=("self",))
+    )
+
+
 def sla_breaches_record(*, now: datetime | None = None, chunk: int = SLA_CHUNK) -> dict:
     """Stamp every lead whose first-response target has passed unanswered, record its breach
     once, and tell each tenant's managers (one email per tenant per run)."""
@@ -46,14 +70,8 @@ def sla_breaches_record(*, now: datetime | None = None, chunk: int = SLA_CHUNK) 
     while True:
         with transaction.atomic():
             due = list(
-                Lead.objects.filter(
-                    first_response_due_at__lte=now, first_response_at__isnull=True,
-                    sla_breached_at__isnull=True, first_response_due_at__isnull=False,
-                )
-                .order_by("first_response_due_at")
-                .select_for_update(skip_locked=True, of=("self",))
-                .values_list("pk", "organization_id", "owner_id", "tier",
-                             "first_response_due_at")[:chunk]
+                sla_due_leads(now).values_list("pk", "organization_id", "owner_id", "tier",
+                                               "first_response_due_at")[:chunk]
             )
             if not due:
                 break
@@ -112,11 +130,7 @@ def leaking_leads_move(*, now: datetime | None = None, chunk: int = LEAK_CHUNK) 
     escalated_by_org: dict[int, int] = defaultdict(int)
     while True:
         with transaction.atomic():
-            leads = list(
-                Lead.objects.filter(leak_due_at__lte=now)
-                .order_by("leak_due_at", "pk")
-                .select_for_update(skip_locked=True, of=("self",))[:chunk]
-            )
+            leads = list(leaking_leads(now)[:chunk])
             if not leads:
                 break
             stale = [lead.pk for lead in leads if not lead.is_open or lead.owner_id is None]

@@ -61,6 +61,8 @@ def test_contact_check_status_reflects_both_checks():
     assert contact_check(phone="9876543210", email="a@example.com").status == "verified"
     assert contact_check(phone="9876543210", email="a@yopmail.com").status == "partial"
     stored = contact_check(phone="9876543210", email="a@yopmail.com").as_stored()
-    assert stored["email"] == {"ok": False, "disposable": True,
-                               "reasons": ["A throwaway mailbox: it may stop working within hours."]}
+    assert stored["email"] == {
+        "ok": False, "disposable": True,
+        "reasons": ["A throwaway mailbox: it may stop working within hours."],
+    }
     assert stored["phone"]["kind"] == "mobile" and stored["phone"]["region"] == "IN"
