@@ -2,14 +2,18 @@
 lead settings. Every write goes through a service."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 
-from flexoraa.admin import TenantAdmin
-from leads import selectors, services
+from flexoraa.admin import TenantAdmin, is_tenant_manager
+from flexoraa.models import Organization
+from leads import csv_import, selectors, services
 from leads.models import Lead, LeadAssignment, LeadSettings, RoutingPoolMember, SlaBreach
 from leads.services.config import SETTINGS_FIELDS
 
@@ -39,6 +43,42 @@ class LeadReassignForm(forms.Form):
         self.fields["owner"].queryset = selectors.assignable_members(organization)
 
 
+def csv_upload_limit() -> int:
+    """The upload limit: ours, or the site's request-body limit when that is lower (the
+    middleware refuses a larger body before the view could say why)."""
+    return min(csv_import.CSV_UPLOAD_MAX_BYTES, settings.REQUEST_BODY_LIMIT_BYTES)
+
+
+class LeadCsvImportForm(forms.Form):
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.order_by("name"),
+        help_text="The organization the leads belong to.",
+    )
+    file = forms.FileField(label="CSV file")
+
+    def __init__(self, *args, pick_organization: bool, max_bytes: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_bytes = max_bytes
+        # A manager imports into their own organization; only a superuser picks one.
+        if not pick_organization:
+            del self.fields["organization"]
+        self.fields["file"].help_text = (
+            f"UTF-8 CSV with a header row, up to {filesizeformat(max_bytes)}."
+        )
+        self.fields["file"].widget.attrs.update({"accept": ".csv,text/csv",
+                                                 "data-max-bytes": str(max_bytes)})
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.max_bytes:
+            raise forms.ValidationError(
+                f"This file is {filesizeformat(upload.size)}; the limit is "
+                f"{filesizeformat(self.max_bytes)}. Split it into smaller files, or have it "
+                f"imported on the server with 'manage.py import_leads'."
+            )
+        return upload
+
+
 @admin.register(Lead)
 class LeadAdmin(TenantAdmin):
     list_display = ["__str__", "tier", "score", "status", "owner", "source",
@@ -61,6 +101,45 @@ class LeadAdmin(TenantAdmin):
     # Managers read leads here and reassign them with the action; edits go through the
     # dashboard and the API, which validate and rescore.
     manager_can_change = False
+    # Adds the "Import leads from CSV" button; whoever sees this list may import.
+    change_list_template = "admin/leads/lead/change_list.html"
+
+    def get_urls(self):
+        import_view = self.admin_site.admin_view(self.import_csv_view)
+        return [path("import/", import_view, name="leads_lead_import"), *super().get_urls()]
+
+    def import_csv_view(self, request):
+        """Upload a CSV of leads: a manager into their organization, a superuser into the
+        one they pick. Shows the summary and the rejected rows on the same page."""
+        if not (request.user.is_superuser or is_tenant_manager(request)):
+            raise PermissionDenied
+        pick_organization = request.user.is_superuser
+        limit = csv_upload_limit()
+        report = organization = None
+        if request.method == "POST":
+            form = LeadCsvImportForm(request.POST, request.FILES, max_bytes=limit,
+                                     pick_organization=pick_organization)
+            if form.is_valid():
+                organization = (form.cleaned_data["organization"] if pick_organization
+                                else request.organization)
+                upload = form.cleaned_data["file"]
+                try:
+                    report = csv_import.leads_import_csv(org=organization, file=upload,
+                                                         actor=request.user)
+                except csv_import.CsvHeaderRefused as exc:
+                    form.add_error("file", exc.message)
+                finally:
+                    upload.close()
+        else:
+            form = LeadCsvImportForm(max_bytes=limit, pick_organization=pick_organization,
+                                     initial={"organization": request.organization})
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "title": "Import leads from CSV", "form": form, "report": report,
+            "organization": organization, "column_guide": csv_import.COLUMN_GUIDE,
+            "upload_limit": limit,
+        }
+        return TemplateResponse(request, "admin/leads/lead/import.html", context)
 
     @admin.action(description="Reassign the selected leads…")
     def reassign_leads(self, request, queryset):

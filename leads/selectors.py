@@ -155,3 +155,60 @@ def status_counts(queryset) -> dict[str, int]:
 
 def sdr_members(org: Organization):
     return Membership.objects.for_org(org).filter(role=Role.SDR).select_related("user")
+
+
+def open_leads_for_org(org: Organization):
+    """The tenant's leads someone still has to work, with their owners (the team queue)."""
+    return leads_for_org(org).filter(status__in=OPEN_STATUSES)
+
+
+def breaches_for_org(org: Organization):
+    """Every SLA breach of the tenant, acknowledged or not."""
+    return SlaBreach.objects.for_org(org).select_related("lead", "owner__user")
+
+
+def breach_for_lead(org: Organization, lead: Lead) -> SlaBreach | None:
+    return (
+        SlaBreach.objects.for_org(org).filter(lead=lead)
+        .select_related("acknowledged_by__user").first()
+    )
+
+
+def _p50_p90(durations: list[float]) -> tuple[float | None, float | None]:
+    if not durations:
+        return None, None
+    if len(durations) == 1:
+        return durations[0], durations[0]
+    cuts = quantiles(sorted(durations), n=10, method="inclusive")
+    return cuts[4], cuts[8]
+
+
+def sla_reports_by_owner(org: Organization, *, days: int = 30) -> dict[int, SlaReport]:
+    """``sla_report`` of every owner at once (two queries, whatever the team's size): owner id
+    to their report. An owner with no lead in the window is absent."""
+    now = timezone.now()
+    since = now - timedelta(days=days)
+    leads = Lead.objects.for_org(org).filter(
+        created_at__gte=since, first_response_due_at__isnull=False, owner__isnull=False
+    )
+    rows = leads.values("owner").annotate(
+        answered=Count("pk", filter=Q(first_response_at__isnull=False)),
+        met=Count("pk", filter=Q(first_response_at__isnull=False,
+                                 first_response_at__lte=F("first_response_due_at"))),
+        overdue=Count("pk", filter=Q(first_response_at__isnull=True,
+                                     first_response_due_at__lt=now)),
+        waiting=Count("pk", filter=Q(first_response_at__isnull=True,
+                                     first_response_due_at__gte=now)),
+    ).order_by()
+    durations: dict[int, list[float]] = {}
+    for owner_id, created, answered in (
+        leads.filter(first_response_at__isnull=False)
+        .values_list("owner_id", "created_at", "first_response_at").iterator(2000)
+    ):
+        durations.setdefault(owner_id, []).append((answered - created).total_seconds())
+    reports = {}
+    for row in rows:
+        owner_id = row.pop("owner")
+        p50, p90 = _p50_p90(durations.get(owner_id, []))
+        reports[owner_id] = SlaReport(since=since, p50_seconds=p50, p90_seconds=p90, **row)
+    return reports

@@ -1,5 +1,21 @@
 """LeadOS pages for SDRs and managers (signed in)."""
 
+from django.urls import path
+
+from leads import views
+
 app_name = "leads"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.MyLeadsView.as_view(), name="my-leads"),
+    path("team/", views.TeamQueueView.as_view(), name="team"),
+    path("team/breach-banner/", views.BreachBannerView.as_view(), name="breach-banner"),
+    path("team/breaches/<int:pk>/acknowledge/", views.BreachAcknowledgeView.as_view(),
+         name="breach-acknowledge"),
+    path("sla/", views.SlaReportView.as_view(), name="sla"),
+    path("<int:pk>/", views.LeadDetailView.as_view(), name="detail"),
+    path("<int:pk>/first-response/", views.FirstResponseView.as_view(), name="first-response"),
+    path("<int:pk>/status/", views.StatusChangeView.as_view(), name="status"),
+    path("<int:pk>/qualification/", views.QualificationView.as_view(), name="qualification"),
+    path("<int:pk>/reassign/", views.ReassignView.as_view(), name="reassign"),
+]

@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from flexoraa.errors import ValidationFailed
@@ -15,6 +14,7 @@ from leads import services
 from leads.errors import InvalidContact, StatusChangeRefused
 from leads.models import Lead, LeadAssignment, LeadEvent, Source, Status, Tier
 from tests.leads.factories import make_lead
+from tests.support import needs_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -205,7 +205,7 @@ def test_every_lead_write_keeps_the_audit_chain_whole(org, sdr, manager):
     assert audit_chain_first_break(org) is None
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+@needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_intakes_of_the_same_phone_make_one_lead(org, sdr):
     import threading
