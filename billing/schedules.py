@@ -1,3 +1,13 @@
-"""Periodic jobs of this app, synced into django-celery-beat by name."""
+from datetime import timedelta
 
-SCHEDULES = []
+from flexoraa.jobs import PeriodicJob
+
+SCHEDULES = [
+    PeriodicJob(
+        name="billing.low_balance_alerts",
+        task="billing.low_balance_alerts",
+        description="Email owners and managers once when their token balance drops below the "
+                    "alert level; re-arms when it recovers.",
+        every=timedelta(hours=1),
+    ),
+]

@@ -208,3 +208,36 @@ class BeatTick(models.Model):
 
     def __str__(self):
         return f"beat ticked at {self.ticked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WebhookDelivery(models.Model):
+    """A provider's event as it arrived, stored before it is processed: a crash loses nothing,
+    and a re-delivery of the same event is recognised by (provider, event id) and ignored."""
+
+    provider = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=64, blank=True)
+    # Known once the event is matched to a tenant; raw provider payloads can hold PII, so
+    # anonymization reaches them through this column.
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once")
+        ]
+        indexes = [
+            models.Index(fields=["received_at"], name="webhook_unprocessed",
+                         condition=Q(processed_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.provider} {self.event_type} {self.event_id}"

@@ -76,7 +76,17 @@ def _make_lead(org):
     return make_lead(org)
 
 
+def _make_ledger_entry(org):
+    import uuid
+
+    from billing import services as billing_services
+
+    return billing_services.wallet_credit(org=org, amount=100, reason="adjustment",
+                                          idempotency_key=uuid.uuid4().hex).entry
+
+
 def _tenant_object_makers():
+    from billing.models import TokenLedgerEntry
     from leads.models import Lead, RoutingPoolMember, SlaBreach
 
     return {
@@ -86,6 +96,7 @@ def _tenant_object_makers():
         Lead: _make_lead,
         SlaBreach: _make_sla_breach,
         RoutingPoolMember: _make_pool_member,
+        TokenLedgerEntry: _make_ledger_entry,
     }
 
 
