@@ -114,7 +114,8 @@ class TokenPackage(models.Model):
         ordering = ["sort_order", "price_paise"]
 
     def __str__(self):
-        return f"{self.name}: {self.tokens:,} tokens for {self.price_paise / 100:,.2f} {self.currency}"
+        price = f"{self.price_paise / 100:,.2f} {self.currency}"
+        return f"{self.name}: {self.tokens:,} tokens for {price}"
 
 
 class AiAction(models.TextChoices):
