@@ -9,7 +9,8 @@ from flexoraa.tenancy import attach_session_tenant
 
 
 class RequestBodyLimitMiddleware:
-    """Refuse bodies over REQUEST_BODY_LIMIT_BYTES with 413 before anything reads them."""
+    """Refuse bodies over REQUEST_BODY_LIMIT_BYTES (UPLOAD_BODY_LIMIT_BYTES on the upload
+    paths) with 413 before anything reads them."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -20,7 +21,9 @@ class RequestBodyLimitMiddleware:
             length = int(raw_length)
         except ValueError:
             length = -1
-        limit = settings.REQUEST_BODY_LIMIT_BYTES
+        limit = (settings.UPLOAD_BODY_LIMIT_BYTES
+                 if request.path.startswith(settings.UPLOAD_PATH_PREFIXES)
+                 else settings.REQUEST_BODY_LIMIT_BYTES)
         if length < 0:
             return self._refuse(request, 400, "bad_content_length",
                                 "The Content-Length header is not a number.")

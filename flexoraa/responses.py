@@ -16,4 +16,12 @@ def error_response(*, status: int, code: str, message: str, fields: dict | None 
 
 
 def wants_json(request) -> bool:
-    return request.path.startswith(JSON_PATH_PREFIXES)
+    """JSON routes, and any request that sent or asked for JSON (the public form's JSON
+    endpoints live beside its HTML page)."""
+    if request.path.startswith(JSON_PATH_PREFIXES):
+        return True
+    content_type = request.META.get("CONTENT_TYPE", "")
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return content_type.startswith("application/json") or (
+        "application/json" in accept and "text/html" not in accept
+    )

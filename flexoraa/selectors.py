@@ -125,3 +125,8 @@ def _describe_schedule(task) -> str:
         fields = (cron.minute, cron.hour, cron.day_of_month, cron.month_of_year, cron.day_of_week)
         return f"cron {' '.join(fields)} ({cron.timezone})"
     return str(task.scheduler)
+
+
+def organization_for_slug(slug: str) -> Organization | None:
+    """A tenant by its public slug (the web form's URL), or None."""
+    return Organization.objects.filter(slug=slug).first()

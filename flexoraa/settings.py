@@ -215,10 +215,79 @@ LEAD_FORM_TOKEN_MAX_AGE_SECONDS = env.int("LEAD_FORM_TOKEN_MAX_AGE_SECONDS", def
 LEAD_FORM_RATE_LIMIT = env.int("LEAD_FORM_RATE_LIMIT", default=10)
 LEAD_FORM_RATE_WINDOW_SECONDS = env.int("LEAD_FORM_RATE_WINDOW_SECONDS", default=600)
 
+# --- Billing ---------------------------------------------------------------------------------
+
+# Token packages are paid for through Razorpay. Development talks to the local Razorpay sandbox
+# (flexoraa/sandbox, started by run_stack) with these fixed, public credentials. Production
+# refuses them: anyone could sign a webhook with a secret published in this file.
+# S105: these are the sandbox's public credentials, refused in production below.
+RAZORPAY_SANDBOX_KEY_ID = "rzp_test_sandbox00000001"
+RAZORPAY_SANDBOX_KEY_SECRET = "sandbox-key-secret-public-not-for-production"  # noqa: S105
+RAZORPAY_SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret-public-not-for-production"  # noqa: S105
+RAZORPAY_SANDBOX_URL = "http://127.0.0.1:8010/v1"
+RAZORPAY_LIVE_URL = "https://api.razorpay.com/v1"
+RAZORPAY_LIVE_CHECKOUT_JS = "https://checkout.razorpay.com/v1/checkout.js"
+_RAZORPAY_SANDBOX_CREDENTIALS = {
+    RAZORPAY_SANDBOX_KEY_ID, RAZORPAY_SANDBOX_KEY_SECRET, RAZORPAY_SANDBOX_WEBHOOK_SECRET
+}
+
+if PRODUCTION:
+    try:
+        RAZORPAY_KEY_ID = env.str("RAZORPAY_KEY_ID")
+        RAZORPAY_KEY_SECRET = env.str("RAZORPAY_KEY_SECRET")
+        RAZORPAY_WEBHOOK_SECRET = env.str("RAZORPAY_WEBHOOK_SECRET")
+    except ImproperlyConfigured as exc:
+        raise ImproperlyConfigured(
+            "Production mode needs RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and "
+            f"RAZORPAY_WEBHOOK_SECRET in the environment: {exc}"
+        ) from exc
+    if not (RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET and RAZORPAY_WEBHOOK_SECRET):
+        raise ImproperlyConfigured(
+            "RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and RAZORPAY_WEBHOOK_SECRET must not be empty "
+            "in production."
+        )
+    if {RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET} & (
+        _RAZORPAY_SANDBOX_CREDENTIALS
+    ):
+        raise ImproperlyConfigured(
+            "RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and RAZORPAY_WEBHOOK_SECRET hold the public "
+            "sandbox credentials; production needs the ones from the Razorpay Dashboard."
+        )
+    # Never the sandbox by default: an unset or empty value means Razorpay itself.
+    RAZORPAY_BASE_URL = env.str("RAZORPAY_BASE_URL", default="") or RAZORPAY_LIVE_URL
+    RAZORPAY_CHECKOUT_JS = env.str("RAZORPAY_CHECKOUT_JS", default="") or (
+        RAZORPAY_LIVE_CHECKOUT_JS
+    )
+    if not (RAZORPAY_BASE_URL.startswith("https://")
+            and RAZORPAY_CHECKOUT_JS.startswith("https://")):
+        raise ImproperlyConfigured(
+            "RAZORPAY_BASE_URL and RAZORPAY_CHECKOUT_JS must be https:// URLs in production."
+        )
+else:
+    # An empty value (a copied .env.example) means "not set": the sandbox's.
+    RAZORPAY_KEY_ID = env.str("RAZORPAY_KEY_ID", default="") or RAZORPAY_SANDBOX_KEY_ID
+    RAZORPAY_KEY_SECRET = env.str("RAZORPAY_KEY_SECRET", default="") or (
+        RAZORPAY_SANDBOX_KEY_SECRET
+    )
+    RAZORPAY_WEBHOOK_SECRET = env.str("RAZORPAY_WEBHOOK_SECRET", default="") or (
+        RAZORPAY_SANDBOX_WEBHOOK_SECRET
+    )
+    RAZORPAY_BASE_URL = env.str("RAZORPAY_BASE_URL", default="") or RAZORPAY_SANDBOX_URL
+    # Checkout comes from wherever the API is: the sandbox serves its own checkout.js.
+    RAZORPAY_CHECKOUT_JS = env.str("RAZORPAY_CHECKOUT_JS", default="") or (
+        RAZORPAY_LIVE_CHECKOUT_JS if RAZORPAY_BASE_URL.startswith(RAZORPAY_LIVE_URL)
+        else f"{RAZORPAY_BASE_URL.rstrip('/')}/checkout.js"
+    )
+# Seconds to wait for Razorpay to connect and to answer, per request.
+RAZORPAY_TIMEOUT_SECONDS = env.float("RAZORPAY_TIMEOUT_SECONDS", default=10.0)
+
 # --- Request limits -------------------------------------------------------------------------
 
 # Bodies above this are refused with 413 before any view reads them.
 REQUEST_BODY_LIMIT_BYTES = env.int("REQUEST_BODY_LIMIT_BYTES", default=1_048_576)
+# File uploads (CSV imports in the manager console) may be larger, on these paths only.
+UPLOAD_BODY_LIMIT_BYTES = env.int("UPLOAD_BODY_LIMIT_BYTES", default=10 * 1_048_576)
+UPLOAD_PATH_PREFIXES = ("/admin/leads/lead/import/",)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_LIMIT_BYTES
 
 # --- REST API -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from flexoraa.admin import TenantAdmin, is_tenant_manager
 from flexoraa.models import Organization
 from leads import csv_import, selectors, services
+from leads.errors import CsvHeaderRefused
 from leads.models import Lead, LeadAssignment, LeadSettings, RoutingPoolMember, SlaBreach
 from leads.services.config import SETTINGS_FIELDS
 
@@ -46,7 +47,7 @@ class LeadReassignForm(forms.Form):
 def csv_upload_limit() -> int:
     """The upload limit: ours, or the site's request-body limit when that is lower (the
     middleware refuses a larger body before the view could say why)."""
-    return min(csv_import.CSV_UPLOAD_MAX_BYTES, settings.REQUEST_BODY_LIMIT_BYTES)
+    return min(csv_import.CSV_UPLOAD_MAX_BYTES, settings.UPLOAD_BODY_LIMIT_BYTES)
 
 
 class LeadCsvImportForm(forms.Form):
@@ -126,7 +127,7 @@ class LeadAdmin(TenantAdmin):
                 try:
                     report = csv_import.leads_import_csv(org=organization, file=upload,
                                                          actor=request.user)
-                except csv_import.CsvHeaderRefused as exc:
+                except CsvHeaderRefused as exc:
                     form.add_error("file", exc.message)
                 finally:
                     upload.close()

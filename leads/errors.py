@@ -19,3 +19,10 @@ class LeadClosed(Conflict):
     """The lead is won, lost, opted out or anonymized, so it cannot be worked (409)."""
 
     code = "lead_closed"
+
+
+class CsvHeaderRefused(ValidationFailed):
+    """The header row cannot be imported (unknown, duplicate or missing columns, not UTF-8,
+    empty file). Raised before any row is imported."""
+
+    code = "csv_header_refused"

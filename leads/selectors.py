@@ -43,7 +43,7 @@ def leads_by_urgency(queryset):
                        output_field=IntegerField()),
         tier_rank=Case(When(tier=Tier.HOT, then=Value(0)), When(tier=Tier.WARM, then=Value(1)),
                        default=Value(2), output_field=IntegerField()),
-    ).order_by("open_rank", "tier_rank", "first_response_due_at", "-id")
+    ).order_by("open_rank", "tier_rank", F("first_response_due_at").asc(nulls_last=True), "-id")
 
 
 def lead_search(queryset, text: str):
@@ -113,39 +113,6 @@ class SlaReport:
         return None if self.decided == 0 else round(100 * self.met / self.decided, 1)
 
 
-def sla_report(org: Organization, *, owner: Membership | None = None, days: int = 30) -> SlaReport:
-    """% of first-response targets met and p50 / p90 first-response time over the leads created
-    in the last ``days`` days, of one owner or of the whole team."""
-    now = timezone.now()
-    since = now - timedelta(days=days)
-    leads = Lead.objects.for_org(org).filter(
-        created_at__gte=since, first_response_due_at__isnull=False
-    )
-    if owner is not None:
-        leads = leads.filter(owner=owner)
-    counts = leads.aggregate(
-        answered=Count("pk", filter=Q(first_response_at__isnull=False)),
-        met=Count("pk", filter=Q(first_response_at__isnull=False,
-                                 first_response_at__lte=F("first_response_due_at"))),
-        overdue=Count("pk", filter=Q(first_response_at__isnull=True,
-                                     first_response_due_at__lt=now)),
-        waiting=Count("pk", filter=Q(first_response_at__isnull=True,
-                                     first_response_due_at__gte=now)),
-    )
-    durations = sorted(
-        (answered - created).total_seconds()
-        for created, answered in leads.filter(first_response_at__isnull=False)
-        .values_list("created_at", "first_response_at").iterator(2000)
-    )
-    p50 = p90 = None
-    if len(durations) == 1:
-        p50 = p90 = durations[0]
-    elif durations:
-        cuts = quantiles(durations, n=10, method="inclusive")
-        p50, p90 = cuts[4], cuts[8]
-    return SlaReport(since=since, p50_seconds=p50, p90_seconds=p90, **counts)
-
-
 def status_counts(queryset) -> dict[str, int]:
     rows = queryset.values("status").annotate(n=Count("pk")).order_by()
     counts = {status: 0 for status in Status.values}
@@ -183,23 +150,47 @@ def _p50_p90(durations: list[float]) -> tuple[float | None, float | None]:
     return cuts[4], cuts[8]
 
 
-def sla_reports_by_owner(org: Organization, *, days: int = 30) -> dict[int, SlaReport]:
-    """``sla_report`` of every owner at once (two queries, whatever the team's size): owner id
-    to their report. An owner with no lead in the window is absent."""
+def _sla_window(org: Organization, days: int):
+    """The leads an SLA report covers (created in the last ``days`` days, with a target) and
+    the report's counts as aggregates."""
     now = timezone.now()
     since = now - timedelta(days=days)
     leads = Lead.objects.for_org(org).filter(
-        created_at__gte=since, first_response_due_at__isnull=False, owner__isnull=False
+        created_at__gte=since, first_response_due_at__isnull=False
     )
-    rows = leads.values("owner").annotate(
-        answered=Count("pk", filter=Q(first_response_at__isnull=False)),
-        met=Count("pk", filter=Q(first_response_at__isnull=False,
-                                 first_response_at__lte=F("first_response_due_at"))),
-        overdue=Count("pk", filter=Q(first_response_at__isnull=True,
-                                     first_response_due_at__lt=now)),
-        waiting=Count("pk", filter=Q(first_response_at__isnull=True,
-                                     first_response_due_at__gte=now)),
-    ).order_by()
+    counts = {
+        "answered": Count("pk", filter=Q(first_response_at__isnull=False)),
+        "met": Count("pk", filter=Q(first_response_at__isnull=False,
+                                    first_response_at__lte=F("first_response_due_at"))),
+        "overdue": Count("pk", filter=Q(first_response_at__isnull=True,
+                                        first_response_due_at__lt=now)),
+        "waiting": Count("pk", filter=Q(first_response_at__isnull=True,
+                                        first_response_due_at__gte=now)),
+    }
+    return leads, since, counts
+
+
+def sla_report(org: Organization, *, owner: Membership | None = None, days: int = 30) -> SlaReport:
+    """% of first-response targets met and p50 / p90 first-response time over the leads created
+    in the last ``days`` days, of one owner or of the whole team."""
+    leads, since, counts = _sla_window(org, days)
+    if owner is not None:
+        leads = leads.filter(owner=owner)
+    durations = [
+        (answered - created).total_seconds()
+        for created, answered in leads.filter(first_response_at__isnull=False)
+        .values_list("created_at", "first_response_at").iterator(2000)
+    ]
+    p50, p90 = _p50_p90(durations)
+    return SlaReport(since=since, p50_seconds=p50, p90_seconds=p90, **leads.aggregate(**counts))
+
+
+def sla_reports_by_owner(org: Organization, *, days: int = 30) -> dict[int, SlaReport]:
+    """``sla_report`` of every owner at once (two queries, whatever the team's size): owner id
+    to their report. An owner with no lead in the window is absent."""
+    leads, since, counts = _sla_window(org, days)
+    leads = leads.filter(owner__isnull=False)
+    rows = leads.values("owner").annotate(**counts).order_by()
     durations: dict[int, list[float]] = {}
     for owner_id, created, answered in (
         leads.filter(first_response_at__isnull=False)

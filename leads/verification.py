@@ -115,6 +115,8 @@ def phone_check(raw: str, *, region: str) -> PhoneCheck | str:
 def email_check(raw: str) -> EmailCheck | str:
     """A checked address (lower-cased), or the reason it cannot be one."""
     address = raw.strip().lower()
+    if len(address) > 254:
+        return "An email address has at most 254 characters."
     try:
         _email_syntax(address)
     except ValidationError:

@@ -9,6 +9,7 @@ from leads.services.config import (
 from leads.services.intake import (
     IntakeResult,
     LeadInput,
+    allowed_status_changes,
     lead_analysis_record,
     lead_input_check,
     lead_intake,
@@ -23,6 +24,7 @@ __all__ = [
     "IntakeResult",
     "LeadInput",
     "OrgRouter",
+    "allowed_status_changes",
     "breach_acknowledge",
     "lead_analysis_record",
     "lead_input_check",

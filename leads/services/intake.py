@@ -40,6 +40,9 @@ from leads.verification import ContactCheck, contact_check
 MAX_BUDGET = Decimal("999999999999.99")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 QUALIFICATION_FIELDS = ("need", "budget_amount", "budget_currency", "authority", "timeline")
+# Sources whose answers may replace what a lead already holds: authenticated integrations, the
+# team itself, and messaging channels that prove the sender. The public web form does not.
+OVERWRITING_SOURCES = frozenset(Source.values) - {Source.WEB_FORM}
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,15 @@ class IntakeResult:
     created: bool  # False: merged into an existing lead with the same phone or email
 
 
+TEXT_FIELDS = ("name", "phone", "email", "need", "budget_currency")
+
+
 def _qualification_problems(values: dict) -> dict[str, str]:
     problems = {}
+    for field in TEXT_FIELDS:
+        value = values.get(field)
+        if isinstance(value, str) and "\x00" in value:
+            problems[field] = "Remove the null character from this text."
     if "name" in values and len(values["name"] or "") > 200:
         problems["name"] = "Keep the name to 200 characters."
     if "need" in values and len(values["need"] or "") > 5000:
@@ -110,7 +120,8 @@ def _normalized(data: LeadInput) -> LeadInput:
         name=(data.name or "").strip(), phone=(data.phone or "").strip(),
         email=(data.email or "").strip(), need=(data.need or "").strip(),
         budget_amount=None if amount in (None, "") else amount,
-        budget_currency=currency, authority=data.authority or "", timeline=data.timeline or "",
+        budget_currency=currency, authority=(data.authority or "").strip(),
+        timeline=(data.timeline or "").strip(),
     )
 
 
@@ -119,11 +130,14 @@ def lead_input_check(*, org: Organization, data: LeadInput) -> tuple[LeadInput, 
     cannot be real and ``ValidationFailed`` for other fields, naming each field and why."""
     data = _normalized(data)
     problems = _qualification_problems({f.name: getattr(data, f.name) for f in fields(data)})
+    checked = None
+    if not {"phone", "email"} & set(problems):
+        checked = contact_check(phone=data.phone, email=data.email, region=org.country or "IN")
+        # Every problem is told at once: contacts first, as people read the form.
+        problems = {**checked.problems, **problems}
     if problems:
-        _refuse(problems)
-    checked = contact_check(phone=data.phone, email=data.email, region=org.country or "IN")
-    if checked.problems:
-        _refuse(checked.problems, InvalidContact)
+        only_contacts = checked is not None and set(problems) == set(checked.problems)
+        _refuse(problems, InvalidContact if only_contacts else ValidationFailed)
     if data.budget_amount is not None:
         data = replace(data, budget_amount=Decimal(str(data.budget_amount)))
     return data, checked
@@ -235,12 +249,19 @@ def _merge(*, org, lead: Lead, others: list[Lead], data: LeadInput, phone: str, 
         setattr(lead, field, value)
         verification[field] = stored[field]
         changed.append(field)
-    # Newer qualification answers replace older ones.
+    # Newer answers replace older ones, except from the anonymous web form: anyone who knows
+    # a person's phone or email could otherwise rewrite (and cool down) their lead. Its
+    # answers only fill blanks; the rest is kept on the timeline for the SDR to read.
+    overwrite = source in OVERWRITING_SOURCES
     for field in QUALIFICATION_FIELDS:
         value = getattr(data, field)
-        if value not in ("", None) and getattr(lead, field) != value:
+        if value in ("", None) or getattr(lead, field) == value:
+            continue
+        if overwrite or getattr(lead, field) in ("", None):
             setattr(lead, field, value)
             changed.append(field)
+        else:
+            notes.setdefault("not_applied", []).append(field)
     if "phone" in changed or "email" in changed:
         lead.verification = verification
         lead.verification_status = _verification_status(verification)
@@ -290,6 +311,13 @@ STATUS_FLOW = {
     Status.OPTED_OUT: set(),
     Status.ANONYMIZED: set(),
 }
+
+
+def allowed_status_changes(lead: Lead) -> list[str]:
+    """The statuses a person may move this lead to, in the order of the flow."""
+    return [value for value in Status.values if value in STATUS_FLOW[lead.status]]
+
+
 EDITABLE_FIELDS = frozenset({"name", "phone", "email", "status", *QUALIFICATION_FIELDS})
 
 
@@ -337,10 +365,13 @@ def lead_update(*, org: Organization, lead: Lead, actor, **changes) -> Lead:
         changes = {k: v for k, v in changes.items() if getattr(lead, k) != v}
         new_status = changes.get("status")
         if new_status is not None and new_status not in STATUS_FLOW[lead.status]:
-            allowed = ", ".join(sorted(STATUS_FLOW[lead.status])) or "nothing (it is final)"
+            allowed = ", ".join(Status(value).label.lower()
+                                for value in allowed_status_changes(lead))
             raise StatusChangeRefused(
-                f"A {lead.get_status_display().lower()} lead cannot become {new_status}; it can "
-                f"become {allowed}.", fields={"status": ["Not allowed from the current status."]},
+                f"A {lead.get_status_display().lower()} lead cannot become "
+                f"{Status(new_status).label.lower()}; it can become "
+                f"{allowed or 'nothing else (it is final)'}.",
+                fields={"status": ["Not allowed from the current status."]},
             )
         for field in ("phone", "email"):
             value = changes.get(field)
@@ -413,7 +444,8 @@ def lead_mark_first_response(
         lead.last_outbound_at = max(filter(None, (lead.last_outbound_at, at)))
         lead.save(update_fields=["first_response_at", "leak_due_at", "last_outbound_at",
                                  "updated_at"])
-        met = lead.first_response_due_at is None or at <= lead.first_response_due_at
+        # A closed lead has no target any more: its reply neither met nor missed one.
+        met = None if lead.first_response_due_at is None else at <= lead.first_response_due_at
         timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.FIRST_RESPONSE, at=at,
                        actor=actor_membership(org, actor),
                        data={"met_sla": met}).save()

@@ -234,3 +234,59 @@ def test_concurrent_intakes_of_the_same_phone_make_one_lead(org, sdr):
     assert sum(result.created for result in results) == 1
     assert LeadEvent.objects.for_org(org).filter(kind="merged").count() == 7
     assert audit_chain_first_break(org) is None
+
+
+def test_the_anonymous_web_form_fills_blanks_but_never_rewrites_a_lead(org, sdr):
+    lead = intake(org, email="vip@example.com", need="ERP for 200 seats",
+                  timeline="immediate").lead
+    again = intake(org, source=Source.WEB_FORM, email="vip@example.com", need="nothing",
+                   timeline="later", authority="user")
+    lead.refresh_from_db()
+    assert again.lead.pk == lead.pk
+    assert (lead.need, lead.timeline, lead.authority) == ("ERP for 200 seats", "immediate",
+                                                          "user")
+    merged = LeadEvent.objects.for_org(org).get(lead=lead, kind="merged")
+    assert merged.data["not_applied"] == ["need", "timeline"]
+
+
+def test_an_integration_may_update_the_answers_it_sent(org, sdr):
+    lead = intake(org, email="update@example.com", timeline="later").lead
+    intake(org, email="update@example.com", timeline="immediate")
+    lead.refresh_from_db()
+    assert lead.timeline == "immediate"
+
+
+def test_every_problem_is_told_at_once(org):
+    with pytest.raises(ValidationFailed) as caught:
+        intake(org, phone="12", timeline="soonish")
+    assert set(caught.value.fields) == {"phone", "timeline"}
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [({"email": "a" * 250 + "@example.com"}, "email"),
+     ({"email": "a@example.com", "name": "Bad\x00name"}, "name"),
+     ({"email": "a@example.com", "need": "nul\x00"}, "need")],
+)
+def test_text_the_database_cannot_hold_is_refused_up_front(org, values, field):
+    with pytest.raises(ValidationFailed) as caught:
+        intake(org, **values)
+    assert field in caught.value.fields
+    assert not Lead.objects.exists()
+
+
+def test_a_reply_to_a_closed_lead_neither_meets_nor_misses_a_target(org, sdr):
+    lead = intake(org, email="closed@example.com").lead
+    lead = services.lead_update(org=org, lead=lead, actor=sdr.user, status=Status.LOST)
+    services.lead_mark_first_response(org=org, lead=lead)
+    assert LeadEvent.objects.for_org(org).get(lead=lead, kind="first_response").data == {
+        "met_sla": None}
+
+
+def test_allowed_status_changes_follow_the_flow(org, sdr):
+    lead = intake(org, email="flowing@example.com").lead
+    assert services.allowed_status_changes(lead) == ["qualifying", "qualified", "won", "lost"]
+    lead = services.lead_update(org=org, lead=lead, actor=sdr.user, status=Status.WON)
+    assert services.allowed_status_changes(lead) == []
+    with pytest.raises(StatusChangeRefused, match="nothing else"):
+        services.lead_update(org=org, lead=lead, actor=sdr.user, status=Status.LOST)

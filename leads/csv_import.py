@@ -1,0 +1,289 @@
+"""Leads from a CSV file, shared by ``manage.py import_leads`` and the manager console's upload.
+
+The file is UTF-8 (a byte-order mark, as Excel writes it, is fine) with a header row naming
+the columns in any order and any letter case. Each data row goes through
+``services.lead_intake`` on its own (its own transaction): a row the service refuses is
+reported with the line it starts on and the service's reason, and the other rows are
+imported. The same phone or email merges into the existing lead, also between rows of the
+same file. The file is read as a stream, line by line, never whole into memory.
+"""
+
+import csv
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.db import DataError
+
+from flexoraa.errors import FlexoraaError
+from flexoraa.models import Organization
+from leads import services
+from leads.errors import CsvHeaderRefused
+from leads.models import Authority, Lead, Source, Timeline
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("name", "phone", "email", "need", "budget_amount", "budget_currency", "authority",
+           "timeline")
+CONTACT_COLUMNS = ("phone", "email")
+
+# What each column takes, for the command's help and the console's upload page.
+COLUMN_GUIDE = (
+    ("name", "The person's name, up to 200 characters."),
+    ("phone", "With its country code (+91 98765 43210); a number without one is read as a "
+              "number of the organization's country."),
+    ("email", "An email address."),
+    ("need", "What they are looking for, in their words (up to 5,000 characters)."),
+    ("budget_amount", "A number such as 250000 or 2,50,000, without a currency sign."),
+    ("budget_currency", "A three-letter currency code such as INR or USD; needed with an "
+                        "amount."),
+    ("authority", "One of " + ", ".join(v for v in Authority.values if v) + ", or blank."),
+    ("timeline", "One of " + ", ".join(v for v in Timeline.values if v) + ", or blank."),
+)
+
+CSV_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+EMAIL_MAX_LENGTH = Lead._meta.get_field("email").max_length
+_READ_CHUNK_BYTES = 64 * 1024
+_BOM = b"\xef\xbb\xbf"
+# 2,50,000 (Indian grouping) or 250,000: commas that only group digits.
+_GROUPED_NUMBER = re.compile(r"^\d+(?:,\d{2,3})+(?:\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int  # the physical line of the file the row starts on; the header is line 1
+    reason: str
+    cells: tuple[str, ...]  # the row as it was in the file
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    merged: int  # rows merged into an existing lead with the same phone or email
+    rejected: tuple[RejectedRow, ...]
+    total: int  # data rows read, blank rows not counted: created + merged + rejected
+    header: tuple[str, ...] = ()  # the header row as written in the file
+
+
+ProgressCallback = Callable[[int], None]
+
+
+def _physical_lines(binary: BinaryIO) -> Iterator[bytes]:
+    """The file's lines as bytes with their endings, read in chunks. \\n, \\r\\n and a lone
+    \\r each end a line, so the csv reader's ``line_num`` counts what an editor shows."""
+    pending = b""
+    while True:
+        chunk = binary.read(_READ_CHUNK_BYTES)
+        if not chunk:
+            break
+        if isinstance(chunk, str):
+            raise TypeError("Open the CSV file in binary mode ('rb').")
+        pending += chunk
+        lines = pending.splitlines(keepends=True)
+        # The last piece may be unfinished, or a \r whose \n comes with the next chunk.
+        pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        yield from lines
+    if pending:
+        yield pending
+
+
+def _text_lines(binary: BinaryIO, undecodable: set[int]) -> Iterator[str]:
+    """Decoded lines. A line that is not UTF-8 is noted in ``undecodable`` (its row is then
+    rejected, not the whole file). UTF-8 never puts a \\r or \\n byte inside a character,
+    so splitting before decoding is safe."""
+    for number, raw in enumerate(_physical_lines(binary), start=1):
+        if number == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM):]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            undecodable.add(number)
+            yield raw.decode("utf-8", errors="replace")
+
+
+def _column_key(title: str) -> str:
+    return re.sub(r"[\s-]+", "_", title.strip().lower())
+
+
+def _is_blank(row: list[str]) -> bool:
+    return not any(cell.strip() for cell in row)
+
+
+def _read_header(reader, undecodable: set[int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(columns, header as written)``; raises ``CsvHeaderRefused``."""
+    known = ", ".join(COLUMNS)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            raise CsvHeaderRefused(
+                f"The file is empty: its first line must name the columns, such as {known}."
+            ) from None
+        except csv.Error as exc:
+            raise CsvHeaderRefused(
+                f"Line {reader.line_num} (the header) cannot be read as CSV: {exc}."
+            ) from exc
+        if not _is_blank(row):
+            break
+    if undecodable:
+        raise CsvHeaderRefused(
+            f"Line {min(undecodable)} is not UTF-8 text. Save the file as 'CSV UTF-8' and "
+            f"upload it again."
+        )
+    columns = tuple(_column_key(title) for title in row)
+    for position, column in enumerate(columns, start=1):
+        if not column:
+            raise CsvHeaderRefused(
+                f"Column {position} of the header has no name; name it or remove it. The "
+                f"known columns are {known}.", fields={"header": ["A column has no name."]},
+            )
+    unknown = [title.strip() for title, column in zip(row, columns, strict=True)
+               if column not in COLUMNS]
+    if unknown:
+        named = ", ".join(f"'{title}'" for title in unknown)
+        noun = "column" if len(unknown) == 1 else "columns"
+        raise CsvHeaderRefused(
+            f"Unknown {noun} {named}; the known columns are {known}.",
+            fields={"header": [f"Unknown column '{title}'." for title in unknown]},
+        )
+    seen: set[str] = set()
+    for column in columns:
+        if column in seen:
+            raise CsvHeaderRefused(f"The column '{column}' appears twice in the header.",
+                                   fields={"header": [f"'{column}' appears twice."]})
+        seen.add(column)
+    if not seen & set(CONTACT_COLUMNS):
+        raise CsvHeaderRefused(
+            "The file needs a phone or an email column (or both): every lead must be "
+            "reachable.", fields={"header": ["Add a phone or an email column."]},
+        )
+    return columns, tuple(row)
+
+
+def plain_amount(text: str) -> str | None:
+    """None for a blank amount; 2,50,000 or 250,000 without the grouping commas; anything
+    else as it is, for the service to accept or refuse with its reason."""
+    text = text.strip()
+    if not text:
+        return None
+    return text.replace(",", "") if _GROUPED_NUMBER.match(text) else text
+
+
+def _choice(text: str) -> str:
+    return _column_key(text)
+
+
+def _lead_input(values: dict[str, str]) -> services.LeadInput:
+    return services.LeadInput(
+        name=values.get("name", ""), phone=values.get("phone", ""),
+        email=values.get("email", ""), need=values.get("need", ""),
+        budget_amount=plain_amount(values.get("budget_amount", "")),
+        budget_currency=values.get("budget_currency", ""),
+        authority=_choice(values.get("authority", "")),
+        timeline=_choice(values.get("timeline", "")),
+    )
+
+
+def leads_import_csv(
+    *, org: Organization, file: BinaryIO, actor=None, progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import the leads of a CSV file (opened in binary mode) into ``org``.
+
+    ``progress`` is called with the number of records read so far (blank ones included,
+    as ``count_rows`` counts them) after each one. Raises ``CsvHeaderRefused`` before
+    importing anything when the header cannot be used; a refused row never raises.
+    """
+    undecodable: set[int] = set()
+    reader = csv.reader(_text_lines(file, undecodable))
+    columns, header = _read_header(reader, undecodable)
+    created = merged = records = 0
+    rejected: list[RejectedRow] = []
+
+    def reject(line: int, reason: str, row: list[str]) -> None:
+        rejected.append(RejectedRow(line=line, reason=reason, cells=tuple(row)))
+
+    last_line = reader.line_num
+    while True:
+        # A record starts on the line after the previous one ended; line_num counts the
+        # physical lines read, so a quoted field spanning lines keeps the count right.
+        start = last_line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            last_line = reader.line_num
+            reject(start, f"This row cannot be read as CSV: {exc}.", [])
+        else:
+            last_line = reader.line_num
+            if not _is_blank(row):
+                outcome = _import_row(org=org, actor=actor, columns=columns, row=row,
+                                      lines=range(start, last_line + 1),
+                                      undecodable=undecodable)
+                if isinstance(outcome, str):
+                    reject(start, outcome, row)
+                elif outcome:
+                    created += 1
+                else:
+                    merged += 1
+        records += 1
+        if progress is not None:
+            progress(records)
+
+    report = ImportReport(created=created, merged=merged, rejected=tuple(rejected),
+                          total=created + merged + len(rejected), header=header)
+    logger.info("leads csv import org=%s created=%s merged=%s rejected=%s", org.pk,
+                report.created, report.merged, len(report.rejected))
+    return report
+
+
+def _import_row(*, org, actor, columns, row, lines: range, undecodable) -> bool | str:
+    """True: a new lead; False: merged into an existing one; a string: why it was refused."""
+    bad_lines = [line for line in lines if line in undecodable]
+    if bad_lines:
+        return (f"Line {bad_lines[0]} is not UTF-8 text; save the file as 'CSV UTF-8' and "
+                f"import this row again.")
+    if len(row) != len(columns):
+        return (f"This row has {len(row)} cell(s) but the header names {len(columns)} "
+                f"column(s).")
+    values = {column: cell.strip() for column, cell in zip(columns, row, strict=True)}
+    # What a Django form refuses too: PostgreSQL cannot store a NUL character in text, nor
+    # an email longer than its column.
+    with_nul = [column for column, value in values.items() if "\x00" in value]
+    if with_nul:
+        return f"{with_nul[0]}: Null characters are not allowed."
+    if len(values.get("email", "")) > EMAIL_MAX_LENGTH:
+        return f"email: Keep the email address to {EMAIL_MAX_LENGTH} characters."
+    try:
+        result = services.lead_intake(org=org, data=_lead_input(values),
+                                      source=Source.CSV_IMPORT, actor=actor)
+    except FlexoraaError as exc:
+        return exc.message
+    except DataError:
+        # The row's own transaction has rolled back; one row must not end the import.
+        logger.exception("leads csv import row refused by the database org=%s line=%s",
+                         org.pk, lines.start)
+        return "A value in this row is too long or malformed to be stored."
+    return result.created
+
+
+def count_rows(file: BinaryIO) -> int:
+    """How many records follow the header (blank ones included), for a progress total.
+    Reads the file once, as a stream; leaves the position at its end."""
+    reader = csv.reader(_text_lines(file, set()))
+    records = 0
+    header_seen = False
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            row = ["unreadable"]
+        if not header_seen:
+            header_seen = not _is_blank(row)
+            continue
+        records += 1
+    return records

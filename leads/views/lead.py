@@ -1,0 +1,277 @@
+"""A lead's detail page and its actions: first response, status, qualification, reassign."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views import View
+
+from flexoraa.errors import FlexoraaError, ValidationFailed
+from flexoraa.tenancy import role_is_managing
+from flexoraa.views import TenantPageMixin
+from leads import selectors, services
+from leads.models import (
+    Authority,
+    Status,
+    Timeline,
+)
+from leads.views.common import (
+    FACTOR_LABELS,
+    TIMELINE_LIMIT,
+    _invalid_choice,
+    _label,
+    event_words,
+    member_name,
+    sla_state,
+)
+
+
+@dataclass(frozen=True)
+class Factor:
+    name: str
+    label: str
+    points: int
+    max: int
+    percent: int
+    explanation: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str
+    label: str
+    words: str
+    actor: str
+
+
+def score_factors(lead) -> list[Factor]:
+    factors = []
+    for factor in (lead.score_breakdown or {}).get("factors", []):
+        points, most = int(factor.get("points", 0)), int(factor.get("max", 20)) or 20
+        factors.append(Factor(
+            name=factor.get("name", ""),
+            label=FACTOR_LABELS.get(factor.get("name"), str(factor.get("name", "")).title()),
+            points=points, max=most, percent=max(0, min(100, round(100 * points / most))),
+            explanation=factor.get("explanation", ""),
+        ))
+    return factors
+
+
+def verification_rows(lead) -> list[dict]:
+    stored = lead.verification or {}
+    rows = []
+    phone = stored.get("phone")
+    if phone is not None:
+        facts = ", ".join(filter(None, [phone.get("kind"), phone.get("region")]))
+        rows.append({"field": "Phone", "value": lead.phone, "ok": phone.get("ok", False),
+                     "facts": facts, "reasons": phone.get("reasons", [])})
+    email = stored.get("email")
+    if email is not None:
+        rows.append({"field": "Email", "value": lead.email, "ok": email.get("ok", False),
+                     "facts": "throwaway mailbox" if email.get("disposable") else "mailbox",
+                     "reasons": email.get("reasons", [])})
+    return rows
+
+
+
+
+class QualificationForm(forms.Form):
+    """Only shapes what was typed; the service validates and names each field it refuses."""
+
+    need = forms.CharField(required=False, label="Need",
+                           widget=forms.Textarea(attrs={"rows": 3}))
+    budget_amount = forms.CharField(
+        required=False, label="Budget amount",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
+                                      "placeholder": "250000"}),
+    )
+    budget_currency = forms.CharField(
+        required=False, label="Currency",
+        widget=forms.TextInput(attrs={"maxlength": "3", "autocomplete": "off",
+                                      "autocapitalize": "characters", "placeholder": "INR"}),
+    )
+    authority = forms.ChoiceField(required=False, label="Authority", choices=Authority.choices,
+                                  error_messages=_invalid_choice("authority", Authority.choices))
+    timeline = forms.ChoiceField(required=False, label="Buying timeline",
+                                 choices=Timeline.choices,
+                                 error_messages=_invalid_choice("timeline", Timeline.choices))
+
+    @classmethod
+    def for_lead(cls, lead):
+        amount = lead.budget_amount
+        return cls(prefix="q", initial={
+            "need": lead.need,
+            # 250000, not 250000.00 or 2.5E+5.
+            "budget_amount": "" if amount is None else format(amount.normalize(), "f"),
+            "budget_currency": lead.budget_currency, "authority": lead.authority,
+            "timeline": lead.timeline,
+        })
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        # People type "2,50,000" or "250 000"; the service wants the digits.
+        amount = data["budget_amount"].replace(",", "").replace(" ", "")
+        return {
+            "need": data["need"], "budget_amount": amount or None,
+            "budget_currency": data["budget_currency"].upper(),
+            "authority": data["authority"], "timeline": data["timeline"],
+        }
+
+    def refused(self, error: FlexoraaError) -> None:
+        placed = False
+        for field, texts in error.fields.items():
+            if field in self.fields:
+                for text in texts:
+                    self.add_error(field, text)
+                placed = True
+        if not placed:
+            self.add_error(None, error.message)
+
+
+class LeadPageMixin(TenantPageMixin):
+    """A lead in the person's reach: a manager's whole tenant, an SDR's own leads. Anything
+    else (another SDR's, another tenant's) is the same 404 as a lead that does not exist."""
+
+    @property
+    def is_manager(self) -> bool:
+        return role_is_managing(self.membership.role)
+
+    def get_lead(self, pk):
+        if self.is_manager:
+            leads = selectors.leads_for_org(self.organization)
+        else:
+            leads = selectors.leads_for_owner(self.organization, self.membership)
+        return get_object_or_404(leads, pk=pk)
+
+    def detail_context(self, lead, **extra) -> dict:
+        org = self.organization
+        members = list(selectors.assignable_members(org))
+        names = {m.pk: member_name(m) for m in members}
+        lead.sla = sla_state(lead, timezone.now())
+        timeline = [
+            TimelineEntry(at=event.created_at, kind=event.kind, label=event.get_kind_display(),
+                          words=event_words(event, names),
+                          actor=member_name(event.actor) if event.actor_id else "")
+            for event in selectors.lead_timeline(org, lead)[:TIMELINE_LIMIT]
+        ]
+        context = {
+            "lead": lead,
+            "factors": score_factors(lead),
+            "verification_rows": verification_rows(lead),
+            "timeline": timeline,
+            "assignments": list(selectors.lead_assignments(org, lead)[:TIMELINE_LIMIT]),
+            "breach": selectors.breach_for_lead(org, lead),
+            "next_statuses": [(value, _label(Status, value))
+                              for value in services.allowed_status_changes(lead)],
+            "qualification_form": QualificationForm.for_lead(lead),
+            "new_owners": [m for m in members if m.pk != lead.owner_id],
+            "can_reassign": self.is_manager and lead.is_open,
+        }
+        context.update(extra)
+        return context
+
+
+class LeadDetailView(LeadPageMixin, View):
+    def get(self, request, pk):
+        lead = self.get_lead(pk)
+        return render(request, "leads/detail.html", self.detail_context(lead))
+
+
+class LeadActionView(LeadPageMixin, View):
+    """One action on a lead. Subclasses say which card answers (``card``), which other cards
+    it changes (``touches``) and what to tell the person."""
+
+    card: str
+    touches: tuple[str, ...] = ()
+    done: str
+
+    def act(self, request, lead):
+        raise NotImplementedError
+
+    def refusal(self, request, error: FlexoraaError) -> dict:
+        """Context that shows the refusal in the card."""
+        return {f"{self.card}_error": error.message}
+
+    def post(self, request, pk):
+        lead = self.get_lead(pk)
+        try:
+            self.act(request, lead)
+        except FlexoraaError as error:
+            context = self.detail_context(lead, **self.refusal(request, error))
+            if request.htmx:
+                # htmx swaps only 2xx answers: the card with the reason comes back as a 200.
+                return render(request, f"leads/_{self.card}_card.html", context)
+            return render(request, "leads/detail.html", context, status=400)
+        if not request.htmx:
+            messages.success(request, self.done)
+            return redirect("leads:detail", pk=lead.pk)
+        lead = self.get_lead(pk)  # as the service left it, with its owner
+        context = self.detail_context(lead, done=self.done, done_card=self.card)
+        return render(request, "leads/_cards.html", {
+            **context, "card_template": f"leads/_{self.card}_card.html",
+            "oob_templates": [f"leads/_{name}_card.html" for name in self.touches],
+        })
+
+
+class FirstResponseView(LeadActionView):
+    card = "sla"
+    touches = ("summary", "timeline")
+    done = "First response recorded."
+
+    def act(self, request, lead):
+        services.lead_mark_first_response(org=self.organization, lead=lead,
+                                          actor=self.membership)
+
+
+class StatusChangeView(LeadActionView):
+    card = "status"
+    touches = ("summary", "sla", "owner", "timeline")
+    done = "Status changed."
+
+    def act(self, request, lead):
+        services.lead_update(org=self.organization, lead=lead, actor=self.membership,
+                             status=request.POST.get("status", ""))
+
+
+class QualificationView(LeadActionView):
+    card = "qualification"
+    touches = ("summary", "score", "sla", "timeline")
+    done = "Qualification saved; the lead is rescored."
+
+    def act(self, request, lead):
+        self.form = QualificationForm(request.POST, prefix="q")
+        if not self.form.is_valid():
+            first = next(iter(self.form.errors.values()))[0]
+            raise ValidationFailed(first)
+        services.lead_update(org=self.organization, lead=lead, actor=self.membership,
+                             **self.form.changes())
+
+    def refusal(self, request, error):
+        if not self.form.errors:
+            self.form.refused(error)
+        return {"qualification_form": self.form, "qualification_open": True}
+
+
+class ReassignView(LeadActionView):
+    manager_only = True
+    card = "owner"
+    touches = ("summary", "timeline")
+    done = "Lead reassigned."
+
+    def act(self, request, lead):
+        try:
+            owner_id = int(request.POST.get("owner", ""))
+        except ValueError:
+            raise ValidationFailed("Choose who takes the lead.") from None
+        services.lead_reassign(org=self.organization, lead=lead, owner_id=owner_id,
+                               actor=self.membership, note=request.POST.get("note", ""))
+
+    def refusal(self, request, error):
+        return {"owner_error": error.message, "note": request.POST.get("note", "")}
+
+
+# --- SLA breaches ------------------------------------------------------------------------
