@@ -45,4 +45,9 @@ def add_error_responses(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for status, description in statuses.items():
                 responses.setdefault(status, {"description": description, "content": content})
+            # Errors a view declares itself (402, 409 …, as an OpenApiResponse with only a
+            # description) have the same shape.
+            for status, response in responses.items():
+                if status[0] in "45" and "content" not in response:
+                    response["content"] = content
     return result

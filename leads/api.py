@@ -2,7 +2,12 @@
 breaches and routing pools. Registered on the one router."""
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -89,7 +94,11 @@ class LeadViewSet(
         body = {"merged": not result.created, "lead": LeadSerializer(lead).data}
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
 
-    @extend_schema(request=LeadUpdateSerializer, responses=LeadSerializer)
+    @extend_schema(request=LeadUpdateSerializer, responses={
+        200: LeadSerializer,
+        409: OpenApiResponse(description="The status cannot be reached from the current one, "
+                                         "or another lead has that phone or email."),
+    })
     def partial_update(self, request, *args, **kwargs):
         lead = self.get_object()
         serializer = self.get_serializer(data=request.data)
@@ -98,7 +107,9 @@ class LeadViewSet(
                              **serializer.validated_data)
         return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
 
-    @extend_schema(request=LeadAssignSerializer, responses=LeadSerializer)
+    @extend_schema(request=LeadAssignSerializer, responses={
+        200: LeadSerializer, 409: OpenApiResponse(description="The lead is closed."),
+    })
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         """Hand the lead to another member by hand (managers)."""
@@ -191,6 +202,10 @@ class SlaBreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
         return Response(SlaBreachSerializer(breach).data)
 
 
+@extend_schema_view(create=extend_schema(responses={
+    201: RoutingPoolMemberSerializer,
+    409: OpenApiResponse(description="That SDR is already in that pool."),
+}))
 class RoutingPoolMemberViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
     mixins.DestroyModelMixin, TenantViewSet,
