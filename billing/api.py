@@ -1,7 +1,7 @@
 """Token economy API: the ledger (read), the balance, and debits for AI actions run by an
 integration. Registered on the one router."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -63,8 +63,12 @@ class TokenLedgerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
             "is_low": wallet.is_low,
         }).data)
 
-    @extend_schema(request=DebitSerializer, responses={201: DebitResultSerializer,
-                                                       200: DebitResultSerializer})
+    @extend_schema(request=DebitSerializer, responses={
+        201: DebitResultSerializer, 200: DebitResultSerializer,
+        402: OpenApiResponse(description="Not enough tokens; the error carries `balance`, "
+                                         "`needed` and `shortfall`."),
+        409: OpenApiResponse(description="The idempotency key was used for a different change."),
+    })
     @action(detail=False, methods=["post"])
     def debit(self, request):
         """Pay for an AI action at the tenant's price. 402 when the wallet is short (with the
