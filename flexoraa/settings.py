@@ -281,6 +281,12 @@ else:
 # Seconds to wait for Razorpay to connect and to answer, per request.
 RAZORPAY_TIMEOUT_SECONDS = env.float("RAZORPAY_TIMEOUT_SECONDS", default=10.0)
 
+# --- Lead-message NLU ---------------------------------------------------------------------
+
+# Where trained NLU artefacts live (train_nlu writes them; make run / make test build the
+# model there when it is missing).
+NLU_MODEL_DIR = env.str("NLU_MODEL_DIR", default="") or str(BASE_DIR / "var" / "nlu")
+
 # --- Request limits -------------------------------------------------------------------------
 
 # Bodies above this are refused with 413 before any view reads them.
