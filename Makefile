@@ -20,6 +20,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_leads
+	$(PY) manage.py seed_demo_tokens
 	$(PY) manage.py run_stack
 
 lint: install

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Sum
 
-from billing.models import TokenLedgerEntry, TokenWallet
+from billing.models import Payment, TokenLedgerEntry, TokenPackage, TokenWallet
 from flexoraa.models import Organization
 
 
@@ -44,3 +44,14 @@ def ledger_checks() -> list[LedgerCheck]:
             ledger_sum=sums.get(org.pk, 0) or 0, last_balance_after=last,
         ))
     return checks
+
+
+def packages_for_sale():
+    """The packages on sale, in the order they are shown (platform-wide)."""
+    return TokenPackage.objects.filter(is_active=True).order_by("sort_order", "price_paise", "id")
+
+
+def payments_recent(org: Organization, *, limit: int = 10) -> list[Payment]:
+    """The tenant's latest purchases, newest first, with their packages (one query)."""
+    return list(Payment.objects.for_org(org).select_related("package")
+                .order_by("-created_at", "-id")[:limit])

@@ -33,6 +33,8 @@ urlpatterns = [
     path("logout/", views.SignOutView.as_view(), name="logout"),
     path("leads/", include("leads.urls")),
     path("f/", include("leads.form_urls")),
+    path("billing/", include("billing.urls")),
+    path("webhooks/razorpay/", include("billing.webhook_urls")),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
 ]

@@ -1,6 +1,13 @@
 """Token economy use cases. Every balance change goes through wallet_debit / wallet_credit."""
 
 from billing.services.alerts import low_balance_alerts_send, wallet_threshold_update
+from billing.services.payments import (
+    payment_checkout_confirm,
+    payment_event_process,
+    payment_order_create,
+    razorpay_event_receive,
+    razorpay_events_redrive,
+)
 from billing.services.wallet import (
     LedgerResult,
     action_price,
@@ -15,6 +22,11 @@ __all__ = [
     "action_price",
     "ai_action_charge",
     "low_balance_alerts_send",
+    "payment_checkout_confirm",
+    "payment_event_process",
+    "payment_order_create",
+    "razorpay_event_receive",
+    "razorpay_events_redrive",
     "wallet_credit",
     "wallet_debit",
     "wallet_ensure",

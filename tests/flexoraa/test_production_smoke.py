@@ -47,6 +47,8 @@ def test_the_production_recipe_serves_pages_static_files_and_probes(tmp_path):
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "STATIC_ROOT": str(tmp_path / "static"),
+        "RAZORPAY_KEY_ID": "rzp_live_Smoke00000001", "RAZORPAY_KEY_SECRET": secrets.token_hex(16),
+        "RAZORPAY_WEBHOOK_SECRET": secrets.token_hex(16),
     })
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
                    cwd=ROOT, env=env, check=True, timeout=120)

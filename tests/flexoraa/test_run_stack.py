@@ -3,6 +3,7 @@ the embedded default in a fresh var/ folder; then Ctrl-C stops web, worker and b
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -14,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 from openapi_spec_validator import validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,9 +40,37 @@ def get(url: str) -> tuple[int, bytes]:
 
 def embedded_env(var_dir: Path) -> dict:
     env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_ENV"}}
+           if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_ENV"}
+           and not key.startswith("RAZORPAY_")}
     env["FLEXORAA_VAR_DIR"] = str(var_dir)
     return env
+
+
+def buy_tokens_through_the_sandbox(base: str, sandbox: str) -> str:
+    """What a newcomer does after `make run`: sign in as the demo manager, buy the first
+    package, press Pay in the sandbox's Checkout. Returns the wallet page."""
+    browser = requests.Session()
+    browser.get(f"{base}/login/", timeout=10)
+    signed_in = browser.post(f"{base}/login/", timeout=10, data={
+        "username": "manager", "password": "flexoraa-demo",
+        "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+    assert signed_in.url == f"{base}/", signed_in.text[:500]
+    wallet = browser.get(f"{base}/billing/", timeout=10).text
+    package_id = re.search(r'name="package_id" value="(\d+)"', wallet)[1]
+    checkout = browser.post(f"{base}/billing/buy/", timeout=20, data={
+        "package_id": package_id, "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+    assert checkout.status_code == 200, checkout.text[:1000]
+    assert f'<script src="{sandbox}/checkout.js">' in checkout.text
+    options = json.loads(re.search(
+        r'<script id="razorpay-options" type="application/json">(.*?)</script>',
+        checkout.text, re.S)[1])
+    handed = requests.post(f"{sandbox.removesuffix('/v1')}/sandbox/checkout/pay", timeout=10,
+                           data=json.dumps({"key": options["key"],
+                                            "order_id": options["order_id"]})).json()
+    done = browser.post(f"{base}/billing/checkout/callback/", timeout=20, data={
+        **handed, "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+    assert done.url == f"{base}/billing/", done.text[:1000]
+    return done.text
 
 
 def test_make_run_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
@@ -50,6 +80,8 @@ def test_make_run_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
         subprocess.run([*manage, *step], cwd=ROOT, env=env, check=True,
                        capture_output=True, timeout=120)
     port = free_port()
+    sandbox = f"http://127.0.0.1:{free_port()}/v1"
+    env["RAZORPAY_BASE_URL"] = sandbox  # the sandbox's own free port, beside other runs
     log_path = tmp_path / "stack.log"
     with log_path.open("w") as log:
         stack = subprocess.Popen(
@@ -84,6 +116,25 @@ def test_make_run_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
             jobs = {name for (name,) in rows}
         assert "flexoraa.audit_chain_check" in jobs
 
+        # Buying tokens works offline: the sandbox answers the app and signs its webhooks,
+        # which the web server stores and the worker processes (once, after the callback).
+        assert get(f"{sandbox}/checkout.js")[0] == 200
+        wallet = buy_tokens_through_the_sandbox(base, sandbox)
+        assert 'data-testid="wallet-balance">10,000<' in wallet
+        deadline = time.monotonic() + 60
+        processed = 0
+        while time.monotonic() < deadline and processed < 2:
+            with sqlite3.connect(tmp_path / "var" / "flexoraa.sqlite3") as db:
+                (processed,) = db.execute(
+                    "SELECT COUNT(*) FROM flexoraa_webhookdelivery WHERE provider = 'razorpay' "
+                    "AND processed_at IS NOT NULL").fetchone()
+            time.sleep(0.5)
+        assert processed == 2, log_path.read_text()[-3000:]
+        with sqlite3.connect(tmp_path / "var" / "flexoraa.sqlite3") as db:
+            (credits,) = db.execute("SELECT COUNT(*) FROM billing_tokenledgerentry "
+                                    "WHERE reason = 'purchase'").fetchone()
+        assert credits == 1
+
         stack.send_signal(signal.SIGINT)
         assert stack.wait(timeout=30) == 0, log_path.read_text()[-3000:]
     finally:
@@ -94,5 +145,25 @@ def test_make_run_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
     assert "Flexoraa is starting at" in output
     assert "manager  login: manager / flexoraa-demo" in output
     assert "Stopped web, worker and beat." in output
+    assert f"Razorpay sandbox {sandbox} (buy tokens at" in output
+    assert "Razorpay sandbox stopped." in output
     with pytest.raises(OSError):
         get(f"{base}/healthz")
+    with pytest.raises(OSError):
+        get(f"{sandbox}/checkout.js")
+
+
+def test_run_stack_starts_the_sandbox_only_when_razorpay_is_on_this_machine(settings):
+    from flexoraa.management.commands.run_stack import razorpay_sandbox_process
+
+    settings.RAZORPAY_BASE_URL = "http://127.0.0.1:8123/v1"
+    command, credentials, url = razorpay_sandbox_process("127.0.0.1", 8000)
+    assert command[1:] == ["-m", "flexoraa.sandbox.server", "--host", "127.0.0.1",
+                           "--port", "8123",
+                           "--webhook-url", "http://127.0.0.1:8000/webhooks/razorpay/"]
+    assert credentials == {"RAZORPAY_KEY_ID": settings.RAZORPAY_KEY_ID,
+                           "RAZORPAY_KEY_SECRET": settings.RAZORPAY_KEY_SECRET,
+                           "RAZORPAY_WEBHOOK_SECRET": settings.RAZORPAY_WEBHOOK_SECRET}
+    assert url == "http://127.0.0.1:8123/v1"
+    settings.RAZORPAY_BASE_URL = "https://api.razorpay.com/v1"
+    assert razorpay_sandbox_process("127.0.0.1", 8000) is None

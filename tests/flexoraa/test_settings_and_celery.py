@@ -15,12 +15,15 @@ PRODUCTION = {
     "DJANGO_ENV": "production", "SECRET_KEY": STRONG_SECRET, "ALLOWED_HOSTS": "leads.example.com",
     "DATABASE_URL": "postgres://flexoraa@db.internal:5432/flexoraa",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+    "RAZORPAY_KEY_ID": "rzp_live_Example000001", "RAZORPAY_KEY_SECRET": "live-key-secret-example",
+    "RAZORPAY_WEBHOOK_SECRET": "live-webhook-secret-example",
 }
+RAZORPAY_SETTINGS = {"RAZORPAY_BASE_URL", "RAZORPAY_CHECKOUT_JS", "RAZORPAY_TIMEOUT_SECONDS"}
 
 
 def run_manage(*args, **env_overrides):
     env = {key: value for key, value in os.environ.items()
-           if key not in {*PRODUCTION, "DEBUG", "CACHE_URL"}}
+           if key not in {*PRODUCTION, *RAZORPAY_SETTINGS, "DEBUG", "CACHE_URL"}}
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
@@ -37,6 +40,8 @@ def test_production_mode_passes_the_deploy_checks_at_warning_level():
 @pytest.mark.parametrize(("missing", "named"), [
     ("SECRET_KEY", "SECRET_KEY"), ("ALLOWED_HOSTS", "ALLOWED_HOSTS"),
     ("DATABASE_URL", "DATABASE_URL=postgres"), ("CELERY_BROKER_URL", "CELERY_BROKER_URL=redis"),
+    ("RAZORPAY_KEY_ID", "RAZORPAY_KEY_ID"), ("RAZORPAY_KEY_SECRET", "RAZORPAY_KEY_SECRET"),
+    ("RAZORPAY_WEBHOOK_SECRET", "RAZORPAY_WEBHOOK_SECRET"),
 ])
 def test_production_mode_refuses_to_start_without_what_it_needs(missing, named):
     env = {key: value for key, value in PRODUCTION.items() if key != missing}
@@ -44,6 +49,57 @@ def test_production_mode_refuses_to_start_without_what_it_needs(missing, named):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert named in result.stderr
+
+
+PRINT_RAZORPAY = ("from django.conf import settings as s; "
+                  "print(s.RAZORPAY_BASE_URL, s.RAZORPAY_CHECKOUT_JS, s.RAZORPAY_KEY_ID)")
+
+
+def test_production_talks_to_razorpay_itself_unless_told_otherwise():
+    result = run_manage("shell", "--no-imports", "-c", PRINT_RAZORPAY, **PRODUCTION,
+                        RAZORPAY_BASE_URL="", RAZORPAY_CHECKOUT_JS="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["https://api.razorpay.com/v1",
+                                     "https://checkout.razorpay.com/v1/checkout.js",
+                                     "rzp_live_Example000001"]
+
+
+@pytest.mark.parametrize("variable", ["RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET",
+                                      "RAZORPAY_WEBHOOK_SECRET"])
+def test_production_refuses_an_empty_razorpay_credential(variable):
+    result = run_manage("check", **{**PRODUCTION, variable: ""})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "must not be empty" in result.stderr
+
+
+def test_production_refuses_the_sandboxs_public_credentials():
+    from django.conf import settings
+
+    result = run_manage("check", **{
+        **PRODUCTION, "RAZORPAY_WEBHOOK_SECRET": settings.RAZORPAY_SANDBOX_WEBHOOK_SECRET})
+    assert result.returncode != 0
+    assert "public sandbox credentials" in result.stderr
+
+
+def test_production_refuses_razorpay_urls_that_are_not_https():
+    result = run_manage("check", **PRODUCTION, RAZORPAY_BASE_URL="http://127.0.0.1:8010/v1")
+    assert result.returncode != 0
+    assert "must be https:// URLs in production" in result.stderr
+
+
+def test_development_defaults_to_the_local_razorpay_sandbox_with_its_own_checkout():
+    from django.conf import settings
+
+    result = run_manage("shell", "--no-imports", "-c", PRINT_RAZORPAY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["http://127.0.0.1:8010/v1",
+                                     "http://127.0.0.1:8010/v1/checkout.js",
+                                     settings.RAZORPAY_SANDBOX_KEY_ID]
+    assert settings.RAZORPAY_SANDBOX_KEY_ID.startswith("rzp_test_sandbox")
+    moved = run_manage("shell", "--no-imports", "-c", PRINT_RAZORPAY,
+                       RAZORPAY_BASE_URL="http://127.0.0.1:9123/v1")
+    assert moved.stdout.split()[:2] == ["http://127.0.0.1:9123/v1",
+                                        "http://127.0.0.1:9123/v1/checkout.js"]
 
 
 def test_an_unknown_environment_name_is_refused():

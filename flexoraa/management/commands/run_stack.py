@@ -1,4 +1,8 @@
-"""Start web, worker and beat together (what `make run` runs) and stop all three on Ctrl-C."""
+"""Start web, worker and beat together (what `make run` runs) and stop all three on Ctrl-C.
+
+When RAZORPAY_BASE_URL points at this machine (the development default), the local Razorpay
+sandbox runs beside them, posting its webhooks to this web server, so buying tokens works end
+to end offline."""
 
 import os
 import signal
@@ -6,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from flexoraa.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PEOPLE
@@ -25,6 +31,24 @@ def stack_processes(host: str, port: int) -> dict[str, list[str]]:
     }
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def razorpay_sandbox_process(host: str, port: int) -> tuple[list[str], dict, str] | None:
+    """``(command, environment, api url)`` of the Razorpay sandbox to run beside the web
+    server, or None when RAZORPAY_BASE_URL is not on this machine."""
+    api = urlsplit(settings.RAZORPAY_BASE_URL)
+    if api.hostname not in LOCAL_HOSTS:
+        return None
+    command = [sys.executable, "-m", "flexoraa.sandbox.server", "--host", api.hostname,
+               "--port", str(api.port or 80),
+               "--webhook-url", f"http://{host}:{port}/webhooks/razorpay/"]
+    credentials = {"RAZORPAY_KEY_ID": settings.RAZORPAY_KEY_ID,
+                   "RAZORPAY_KEY_SECRET": settings.RAZORPAY_KEY_SECRET,
+                   "RAZORPAY_WEBHOOK_SECRET": settings.RAZORPAY_WEBHOOK_SECRET}
+    return command, credentials, settings.RAZORPAY_BASE_URL
+
+
 class Command(BaseCommand):
     help = "Run web, a Celery worker and Celery beat together; Ctrl-C stops all three."
 
@@ -41,10 +65,15 @@ class Command(BaseCommand):
                 sys.stdout.write(f"[{name:<6}] {line}")
                 sys.stdout.flush()
 
-        for name, command in stack_processes(host, port).items():
+        processes = {name: (command, {}) for name, command in stack_processes(host, port).items()}
+        sandbox = razorpay_sandbox_process(host, port)
+        if sandbox is not None:
+            processes["sandbox"] = sandbox[:2]
+        for name, (command, extra_env) in processes.items():
             process = subprocess.Popen(  # noqa: S603  (our own interpreter and commands)
                 command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
+                env={**os.environ, **extra_env, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,
             )
             children[name] = process
             threading.Thread(target=relay, args=(name, process.stdout), daemon=True).start()
@@ -52,6 +81,9 @@ class Command(BaseCommand):
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nFlexoraa is starting at {url}"))
         self.stdout.write(f"  manager console {url}admin/   API docs {url}api/docs/")
+        if sandbox is not None:
+            self.stdout.write(f"  Razorpay sandbox {sandbox[2]} (buy tokens at {url}billing/; "
+                              "its Checkout has Pay / Fail buttons, no real money)")
         for username, _first, _last, role, _capacity in DEMO_PEOPLE:
             self.stdout.write(f"  {role:<8} login: {username} / {DEMO_PASSWORD}")
         self.stdout.write("  Press Ctrl-C to stop web, worker and beat.\n")
