@@ -1,123 +1,276 @@
-"""The lead-message model: features, training and the saved artefact.
+"""The lead-message model: features, training (with the classifier chosen by cross-validation)
+and the compiled artefact that serves it.
 
-Intent and act are two linear classifiers over the same features: character n-grams (robust
-to typos, Hinglish spellings and Devanagari), word n-grams, and a few signal tokens the guide's
-rules name (a stated budget, urgency, a request for an invoice or a slot, an opt-out). The
-intent classifier is calibrated (Platt scaling, cross-validated) so its confidence means what
-it says. Everything runs on one CPU core with no network.
+Intent and act are linear classifiers over the same features: character n-grams (robust to
+typos, Hinglish spellings and Devanagari), word n-grams, and signal tokens for what the guide's
+rules name (a stated budget, urgency, a request for an invoice or a slot, an opt-out). Intent
+confidence is calibrated by temperature scaling on out-of-fold scores.
+
+Serving does not go through scikit-learn: the fitted vocabularies, idf weights and
+coefficients are compiled into plain arrays, so one message costs a few dictionary look-ups
+and one small dot product (well under a millisecond on one core).
 """
 
 import hashlib
 import io
 import json
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import joblib
+import numpy as np
 from django.conf import settings
-from sklearn.calibration import CalibratedClassifierCV
+from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
 
 from agents.nlu.budget import extract_budget
 from agents.nlu.corpus import Corpus, Example
 
 MODEL_NAME = "lead-nlu"
 # Bump when features or training change, so a new artefact never reuses an old version.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 _SIGNALS = [
     ("sig_urgent", re.compile(
-        r"\b(today|tonight|tomorrow|tmrw|tmr|asap|urgent|urgently|right away|immediately|now|"
-        r"this week|this weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-        r"aaj|abhi|kal|turant|jaldi|is hafte|isi hafte|parso|end of (the )?day|eod|by \d)"
-        r"|आज|कल|अभी|तुरंत")),
+        r"\b(today|tonight|tomorrow|tmrw|tmr|asap|urgent|urgently|right away|immediately|"
+        r"this week|this weekend|next week|monday|tuesday|wednesday|thursday|friday|"
+        r"saturday|sunday|aaj|abhi ke abhi|kal|turant|jaldi|is hafte|isi hafte|agle hafte|"
+        r"parso|end of (the )?day|eod|by \d|before the \d|within \d+ (hours|days))\b"
+        r"|आज|कल|तुरंत|इसी हफ्ते|इस हफ्ते|जल्दी|अभी के अभी")),
     ("sig_payment", re.compile(
-        r"\b(invoice|payment link|pay now|payment|pay|paying|contract|quote|quotation|"
-        r"proforma|upi|gst bill|sign|signed|advance|bill bhejo|bill bhej|order confirm)"
-        r"|भुगतान|इनवॉइस")),
+        r"\b(invoice|payment link|pay now|payment|pay|paying|paid|contract|agreement|quote|"
+        r"quotation|proforma|upi|gst bill|bill bhejo|bill bhej|receipt|advance|token amount|"
+        r"sign|signed|order confirm|confirm order|final kar)"
+        r"|भुगतान|इनवॉइस|कोटेशन|पेमेंट|बिल")),
     ("sig_slot", re.compile(
-        r"\b(book|booking|schedule|slot|appointment|demo|meeting|meet|visit|call me|"
-        r"site visit)\b|बुक|डेमो|मीटिंग")),
+        r"\b(book|booking|schedule|slot|appointment|demo|meeting|meet|visit|site visit|"
+        r"available|availability|free ho|milte)\b|बुक|डेमो|मीटिंग|अपॉइंटमेंट")),
+    ("sig_person", re.compile(
+        r"\b(call me|call back|callback|ring me|talk to|speak to|baat karao|baat karwao|"
+        r"human|real person|agent se|someone from|manager se|phone karo|call karo|"
+        r"call kar)\b|बात कराओ|कॉल कर")),
     ("sig_optout", re.compile(
-        r"\b(stop|unsubscribe|remove me|don'?t (message|contact|text|call)|do not (message|"
-        r"contact|text|call)|band karo|mat bhejo|mat karo|mat bhejna|block)\b|बंद|मत भेज")),
-    ("sig_later", re.compile(
-        r"\b(later|next (month|quarter|year)|few (weeks|months)|baad mein|baad me|agle|"
-        r"not now|abhi nahi|abhi nhi|someday|sometime|soch)\b|बाद में|अगले")),
+        r"\b(stop|unsubscribe|remove me|remove my|don'?t (message|contact|text|call|send)|"
+        r"do not (message|contact|text|call|send)|band karo|bnd karo|mat bhejo|mat karo|"
+        r"mat bhejna|block|opt out|optout)\b|बंद|मत भेज|परेशान मत")),
+    ("sig_month_later", re.compile(
+        r"\b(next (month|quarter)|few (weeks|months)|\d+ ?-? ?\d* (mahine|months|weeks)|"
+        r"agle mahine|agle quarter|baad mein|baad me|after diwali|soch|sochte|sochenge|"
+        r"dekhte hain|dekhenge)\b|अगले महीने|बाद में")),
+    ("sig_far", re.compile(
+        r"\b(next year|agle saal|someday|some day|sometime|no idea when|couple of years|"
+        r"year or two|not now|abhi nahi|abhi nhi|maybe later|later)\b|अगले साल")),
     ("sig_approval", re.compile(
-        r"\b(approval|approve|sign-?off|boss|management|cfo|ceo|director|committee|partner"
-        r"|team se|discuss)\b")),
+        r"\b(approval|approve|approved|sign-?off|boss|management|cfo|ceo|director|"
+        r"committee|partner|team se|discuss|puchna|poochna)\b")),
     ("sig_negative", re.compile(
-        r"\b(not interested|no thanks|no budget|wrong number|who is this|spam|nahi chahiye|"
-        r"nhi chahiye|mat|never|expensive|mehenga|mehnga|costly)\b|नहीं चाहिए|महंगा")),
-    ("sig_question", re.compile(r"\?|\b(kya|kaise|kitna|kitne|how|what|which|does|do you|can)\b")),
+        r"\b(not interested|no thanks|no budget|wrong number|who is this|who are you|spam|"
+        r"nahi chahiye|nhi chahiye|never|expensive|mehenga|mehnga|costly|cancel|cancelled|"
+        r"won'?t|wouldn'?t|not needed|kon ho|kaun ho|ye kon|research|thesis|student|"
+        r"project work|assignment)\b|नहीं चाहिए|महंगा|कौन")),
+    ("sig_question", re.compile(
+        r"\?|\b(kya|kaise|kitna|kitne|how|what|which|does|do you|can you|is there)\b|क्या|कैसे")),
     ("sig_price", re.compile(
-        r"\b(price|pricing|cost|rate|rates|charges|fees|fee|kitna|kitne ka|plans?|package|"
-        r"discount|quote)\b|कीमत|दाम")),
+        r"\b(price|prices|pricing|cost|costs|rate|rates|charges|charge|fees|fee|kitna|"
+        r"kitne ka|plans?|package|discount|offer|emi|trial)\b|कीमत|दाम|रेट|फीस|चार्ज")),
+    ("sig_greeting", re.compile(
+        r"^\W*(hi+|hello+|hey+|namaste|namaskar|good (morning|evening|afternoon)|"
+        r"hii+|helo|नमस्ते|नमस्कार)\W*$")),
 ]
 
+_WORD = re.compile(r"(?u)\b\w+\b")
+_SPACES = re.compile(r"\s+")
 
-def signal_text(text: str) -> str:
-    """The message with the rule signals appended as tokens the word features can weigh."""
+
+def signal_tokens(text: str) -> list[str]:
     lowered = text.lower()
     tokens = [name for name, pattern in _SIGNALS if pattern.search(lowered)]
     if extract_budget(text) is not None:
         tokens.append("sig_budget")
     if len(lowered.split()) <= 2:
         tokens.append("sig_short")
-    return f"{lowered} {' '.join(tokens)}"
+    return tokens
 
 
-def _features() -> FeatureUnion:
-    return FeatureUnion([
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
-                                  sublinear_tf=True, max_features=60_000)),
-        ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1,
-                                  sublinear_tf=True,
-                                  token_pattern=r"(?u)\b\w+\b",  # noqa: S106 (a regex, not a secret)
-                                  max_features=40_000)),
-    ])
+def char_ngrams(text: str) -> list[str]:
+    """Character 2- to 5-grams inside word boundaries (spaces pad each word)."""
+    grams = []
+    for word in _SPACES.sub(" ", text.lower()).split():
+        padded = f" {word} "
+        for size in range(2, 6):
+            if size > len(padded):
+                break
+            grams.extend(padded[i:i + size] for i in range(len(padded) - size + 1))
+    return grams
+
+
+def word_ngrams(text: str) -> list[str]:
+    """Words and word pairs, plus the signal tokens."""
+    words = _WORD.findall(text.lower())
+    grams = [*words, *(f"{a} {b}" for a, b in pairwise(words))]
+    return grams + signal_tokens(text)
+
+
+ANALYZERS = {"chars": char_ngrams, "words": word_ngrams}
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    intent_c: float = 8.0
-    act_c: float = 8.0
-    calibration_folds: int = 5
+    candidates: tuple = (("logistic", 10.0), ("logistic", 30.0), ("svm", 0.5), ("svm", 1.0))
+    folds: int = 5
+    seed: int = 0
 
 
-def train(examples: list[Example], config: TrainingConfig = TrainingConfig()) -> dict:
-    """Fit the shared features and both classifiers; returns the artefact (a plain dict)."""
-    texts = [signal_text(example.text) for example in examples]
-    features = _features()
-    matrix = features.fit_transform(texts)
-    intent = CalibratedClassifierCV(
-        LogisticRegression(C=config.intent_c, max_iter=4000, class_weight="balanced"),
-        method="sigmoid", cv=config.calibration_folds,
+@dataclass
+class LinearHead:
+    """A compiled linear classifier: scores = W·x + b, probabilities softmax(scores / T)."""
+
+    classes: list[str]
+    weights: np.ndarray  # (classes, features)
+    intercept: np.ndarray
+    temperature: float = 1.0
+
+
+@dataclass
+class CompiledModel:
+    vocabularies: dict  # part -> {gram: column}
+    idf: dict  # part -> array
+    offsets: dict  # part -> first column
+    intent: LinearHead
+    act: LinearHead
+    chosen: dict = field(default_factory=dict)  # which classifier won, and its CV figures
+
+    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Sparse TF-IDF (sublinear, L2-normalised per part), as (columns, values)."""
+        columns, values = [], []
+        for part, analyzer in ANALYZERS.items():
+            vocabulary = self.vocabularies[part]
+            counts = Counter(vocabulary[g] for g in analyzer(text) if g in vocabulary)
+            if not counts:
+                continue
+            index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            weight = (1.0 + np.log(tf)) * self.idf[part][index]
+            weight /= np.linalg.norm(weight)
+            columns.append(index + self.offsets[part])
+            values.append(weight)
+        if not columns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(columns), np.concatenate(values)
+
+    @staticmethod
+    def _scores(head: LinearHead, columns, values) -> np.ndarray:
+        return head.weights[:, columns] @ values + head.intercept
+
+    def predict(self, text: str) -> tuple[str, float, str]:
+        """(intent, its calibrated probability, act)."""
+        columns, values = self.vector(text)
+        scores = self._scores(self.intent, columns, values) / self.intent.temperature
+        scores -= scores.max()
+        probabilities = np.exp(scores)
+        probabilities /= probabilities.sum()
+        best = int(probabilities.argmax())
+        act_scores = self._scores(self.act, columns, values)
+        return (self.intent.classes[best], float(probabilities[best]),
+                self.act.classes[int(act_scores.argmax())])
+
+
+def _vectorizers() -> dict:
+    return {part: TfidfVectorizer(analyzer=analyzer, min_df=2 if part == "chars" else 1,
+                                  sublinear_tf=True, lowercase=False)
+            for part, analyzer in ANALYZERS.items()}
+
+
+def _fit_features(texts: list[str]):
+    from scipy.sparse import hstack
+
+    vectorizers = _vectorizers()
+    matrices = [vectorizer.fit_transform(texts) for vectorizer in vectorizers.values()]
+    return vectorizers, hstack(matrices).tocsr()
+
+
+def _transform(vectorizers: dict, texts: list[str]):
+    from scipy.sparse import hstack
+
+    return hstack([v.transform(texts) for v in vectorizers.values()]).tocsr()
+
+
+def _classifier(kind: str, c: float):
+    if kind == "logistic":
+        return LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+    return LinearSVC(C=c, class_weight="balanced")
+
+
+def _head(classifier, temperature: float = 1.0) -> LinearHead:
+    weights = np.asarray(classifier.coef_, dtype=np.float64)
+    intercept = np.asarray(classifier.intercept_, dtype=np.float64)
+    return LinearHead(classes=[str(c) for c in classifier.classes_], weights=weights,
+                      intercept=intercept, temperature=temperature)
+
+
+def _temperature(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The T that makes softmax(scores / T) best predict the truth (least log loss)."""
+    def loss(t: float) -> float:
+        scaled = scores / t
+        scaled = scaled - scaled.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(scaled).sum(axis=1))
+        return float(-(scaled[np.arange(len(truth)), truth] - log_norm).mean())
+
+    return float(minimize_scalar(loss, bounds=(0.05, 20.0), method="bounded").x)
+
+
+def train(examples: list[Example], config: TrainingConfig = TrainingConfig()) -> CompiledModel:
+    """Choose the intent classifier by cross-validated macro F1 on ``examples``, calibrate its
+    confidence on the out-of-fold scores, fit everything on all of ``examples``, compile."""
+    texts = [example.text for example in examples]
+    intents = np.array([example.intent for example in examples])
+    folds = StratifiedKFold(config.folds, shuffle=True, random_state=config.seed)
+    out_of_fold = {candidate: np.empty(len(texts), dtype=object)
+                   for candidate in config.candidates}
+    fold_scores = {candidate: np.zeros((len(texts), 3)) for candidate in config.candidates}
+    for train_index, test_index in folds.split(texts, intents):
+        vectorizers, matrix = _fit_features([texts[i] for i in train_index])
+        held_out = _transform(vectorizers, [texts[i] for i in test_index])
+        for candidate in config.candidates:
+            classifier = _classifier(*candidate).fit(matrix, intents[train_index])
+            out_of_fold[candidate][test_index] = classifier.predict(held_out)
+            fold_scores[candidate][test_index] = classifier.decision_function(held_out)
+    figures = {f"{kind} C={c:g}": f1_score(intents, out_of_fold[(kind, c)], average="macro")
+               for kind, c in config.candidates}
+    best = max(config.candidates,
+               key=lambda candidate: f1_score(intents, out_of_fold[candidate], average="macro"))
+    vectorizers, matrix = _fit_features(texts)
+    intent_classifier = _classifier(*best).fit(matrix, intents)
+    classes = list(intent_classifier.classes_)
+    truth = np.array([classes.index(label) for label in intents])
+    temperature = _temperature(fold_scores[best], truth)
+    act_classifier = _classifier(*best).fit(matrix, [e.act or "other" for e in examples])
+    offsets, start = {}, 0
+    for part, vectorizer in vectorizers.items():
+        offsets[part] = start
+        start += len(vectorizer.vocabulary_)
+    return CompiledModel(
+        vocabularies={part: {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
+                      for part, vectorizer in vectorizers.items()},
+        idf={part: vectorizer.idf_.astype(np.float64) for part, vectorizer in
+             vectorizers.items()},
+        offsets=offsets,
+        intent=_head(intent_classifier, temperature),
+        act=_head(act_classifier),
+        chosen={"intent_classifier": f"{best[0]} C={best[1]:g}",
+                "cross_validated_macro_f1": {k: round(v, 4) for k, v in figures.items()},
+                "temperature": round(temperature, 4)},
     )
-    intent.fit(matrix, [example.intent for example in examples])
-    act = LogisticRegression(C=config.act_c, max_iter=4000, class_weight="balanced")
-    act.fit(matrix, [example.act or "other" for example in examples])
-    return {"features": features, "intent": intent, "act": act}
 
 
-def predict(artefact: dict, texts: list[str]) -> list[tuple[str, float, str]]:
-    """``(intent, its calibrated probability, act)`` for each text."""
-    matrix = artefact["features"].transform([signal_text(text) for text in texts])
-    probabilities = artefact["intent"].predict_proba(matrix)
-    classes = list(artefact["intent"].classes_)
-    acts = artefact["act"].predict(matrix)
-    results = []
-    for row, act in zip(probabilities, acts, strict=True):
-        best = int(row.argmax())
-        results.append((classes[best], float(row[best]), str(act)))
-    return results
-
-
-def artefact_bytes(artefact: dict) -> bytes:
+def artefact_bytes(artefact: CompiledModel) -> bytes:
     buffer = io.BytesIO()
     joblib.dump(artefact, buffer, compress=3)
     return buffer.getvalue()
@@ -132,11 +285,11 @@ def artefact_path(version: str) -> Path:
 
 
 def version_for(corpus: Corpus, config: TrainingConfig) -> str:
-    recipe = json.dumps([corpus.sha256, FEATURES_VERSION, config.__dict__], sort_keys=True)
+    recipe = json.dumps([corpus.sha256, FEATURES_VERSION, repr(config)], sort_keys=True)
     return f"v{FEATURES_VERSION}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
 
 
-def save(version: str, artefact: dict, metrics: dict) -> str:
+def save(version: str, artefact: CompiledModel, metrics: dict) -> str:
     """Write the artefact and the pointer to it; returns the artefact's SHA-256."""
     directory = model_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -164,7 +317,7 @@ class ArtefactMissing(RuntimeError):
     pass
 
 
-def load(version: str, sha256: str) -> dict:
+def load(version: str, sha256: str) -> CompiledModel:
     path = artefact_path(version)
     if not path.exists():
         raise ArtefactMissing(f"The NLU model {version} is not in {model_dir()}; run "
@@ -173,4 +326,6 @@ def load(version: str, sha256: str) -> dict:
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ArtefactMissing(f"{path.name} does not match its registered checksum; retrain "
                               "with `python manage.py train_nlu`.")
+    # Our own artefact, checked against the checksum registered when it was trained.
     return joblib.load(io.BytesIO(data))
+
