@@ -18,6 +18,7 @@ install: $(STAMP)
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py train_nlu --if-missing
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_leads
 	$(PY) manage.py seed_demo_tokens
@@ -29,6 +30,7 @@ lint: install
 test: lint
 	$(PY) manage.py makemigrations --check --dry-run > /dev/null \
 		|| { echo "Models changed without a migration: run 'manage.py makemigrations'."; exit 1; }
+	$(PY) manage.py train_nlu --if-missing --no-register > /dev/null
 	$(VENV)/bin/pytest
 
 bench: install
