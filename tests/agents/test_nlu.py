@@ -126,7 +126,7 @@ def test_a_malformed_file_is_refused_naming_the_line(content, words):
 def test_evaluate_nlu_exits_1_with_the_line_for_a_bad_file(tmp_path, nlu_model):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,intent,budget_amount,budget_currency\nfine,low,,\nnope,maybe,,\n")
-    with pytest.raises(CommandError, match="bad.csv, line 3: unknown intent 'maybe'"):
+    with pytest.raises(CommandError, match=r"bad\.csv, line 3: unknown intent 'maybe'"):
         call_command("evaluate_nlu", str(bad))
     result = subprocess.run(
         [sys.executable, "manage.py", "evaluate_nlu", str(tmp_path / "missing.csv")],

@@ -39,7 +39,7 @@ class Command(BaseCommand):
         artefact = model.train(corpus.train, config)
 
         def analyze_with_new_model(text):
-            ((intent, confidence, act),) = model.predict(artefact, [text])
+            intent, confidence, act = artefact.predict(text)
             budget = nlu.extract_budget(text)
             return nlu.Analysis(intent=intent, confidence=confidence, act=act,
                                 budget_amount=None if budget is None else budget.amount,
@@ -51,7 +51,11 @@ class Command(BaseCommand):
                           "never trained on):")
         for line in report_lines(evaluation):
             self.stdout.write(f"  {line}")
+        self.stdout.write(f"  chosen by cross-validation on the train split: "
+                          f"{artefact.chosen['intent_classifier']} "
+                          f"{artefact.chosen['cross_validated_macro_f1']}")
         metrics = {**evaluation.as_json(), "act_accuracy": evaluation.act_accuracy,
+                   "chosen": artefact.chosen,
                    "per_class": evaluation.per_class, "train_size": len(corpus.train),
                    "corpus_sha256": corpus.sha256}
         sha256 = model.save(version, artefact, metrics)
