@@ -35,15 +35,17 @@ from agents.nlu.corpus import Corpus, Example
 
 MODEL_NAME = "lead-nlu"
 # Bump when features or training change, so a new artefact never reuses an old version.
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 
 _SIGNALS = [
     ("sig_urgent", re.compile(
-        r"\b(today|tonight|tomorrow|tmrw|tmr|asap|urgent|urgently|right away|immediately|"
-        r"this week|this weekend|next week|monday|tuesday|wednesday|thursday|friday|"
-        r"saturday|sunday|aaj|abhi ke abhi|kal|turant|jaldi|is hafte|isi hafte|agle hafte|"
-        r"parso|end of (the )?day|eod|by \d|before the \d|within \d+ (hours|days))\b"
-        r"|आज|कल|तुरंत|इसी हफ्ते|इस हफ्ते|जल्दी|अभी के अभी")),
+        r"\b(today|tonight|tomorrow|tmrw|tmr|asap|urgent|urgently|right now|right away|"
+        r"immediately|this week|this weekend|next week|monday|tuesday|wednesday|thursday|"
+        r"friday|saturday|sunday|aaj|abhi|kal|turant|jaldi|is hafte|isi hafte|agle hafte|"
+        r"parso|end of (the )?day|eod|by \d|before the \d|on the \d+(st|nd|rd|th)|"
+        r"in \d+ (hours|days|din)|within \d+ (hours|days)|\d+ din mein|ready to pay)\b"
+        r"|आज|कल|तुरंत|इसी हफ्ते|इस हफ्ते|जल्दी|अभी|परसों|सोमवार|मंगलवार|बुधवार|गुरुवार|"
+        r"शुक्रवार|शनिवार|रविवार")),
     ("sig_payment", re.compile(
         r"\b(invoice|payment link|pay now|payment|pay|paying|paid|contract|agreement|quote|"
         r"quotation|proforma|upi|gst bill|bill bhejo|bill bhej|receipt|advance|token amount|"
@@ -65,8 +67,19 @@ _SIGNALS = [
         r"agle mahine|agle quarter|baad mein|baad me|after diwali|soch|sochte|sochenge|"
         r"dekhte hain|dekhenge)\b|अगले महीने|बाद में")),
     ("sig_far", re.compile(
-        r"\b(next year|agle saal|someday|some day|sometime|no idea when|couple of years|"
-        r"year or two|not now|abhi nahi|abhi nhi|maybe later|later)\b|अगले साल")),
+        r"\b(next year|agle saal|saal (ke )?end|year end|someday|some day|sometime|"
+        r"no idea when|couple of years|year or two|\d+ ?-? ?\d* saal|not now|abhi nahi|"
+        r"abhi nhi|maybe later|later|plan (abhi )?nahi|no plans?)\b|अगले साल|अभी नहीं")),
+    ("sig_vendor", re.compile(
+        r"\b(hiring|job|vacancy|resume|cv|we offer|offering|we make|we sell|selling|lottery|"
+        r"otp|congrats|congratulations|guest post|backlinks|seo services|our services|"
+        r"partnership|collab|collaboration)\b")),
+    ("sig_research", re.compile(
+        r"\b(survey|dissertation|thesis|research|study|studying|assignment|college project|"
+        r"school project|student|curious|just curious|for a friend)\b|शोध")),
+    ("sig_complaint", re.compile(
+        r"\b(complaint|scam|fraud|pathetic|worst|ticket|still not|not working|refund|"
+        r"cheated|disappointed|skeptical|burned)\b|शिकायत")),
     ("sig_approval", re.compile(
         r"\b(approval|approve|approved|sign-?off|boss|management|cfo|ceo|director|"
         r"committee|partner|team se|discuss|puchna|poochna)\b")),
