@@ -38,7 +38,8 @@ class LeadFilter(django_filters.FilterSet):
     tier = django_filters.ChoiceFilter(choices=Tier.choices)
     status = django_filters.ChoiceFilter(choices=Status.choices)
     source = django_filters.ChoiceFilter(choices=Source.choices)
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    owner = django_filters.NumberFilter(field_name="owner_id", min_value=1,
+                                        max_value=2**63 - 1)
     q = django_filters.CharFilter(method="search", label="Name, email or phone contains")
 
     class Meta:

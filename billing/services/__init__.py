@@ -8,6 +8,7 @@ from billing.services.payments import (
     razorpay_event_receive,
     razorpay_events_redrive,
 )
+from billing.services.pricing import action_price_set
 from billing.services.wallet import (
     LedgerResult,
     action_price,
@@ -20,6 +21,7 @@ from billing.services.wallet import (
 __all__ = [
     "LedgerResult",
     "action_price",
+    "action_price_set",
     "ai_action_charge",
     "low_balance_alerts_send",
     "payment_checkout_confirm",

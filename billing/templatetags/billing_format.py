@@ -2,6 +2,8 @@
 
 from django import template
 
+from billing.models import AiAction
+
 register = template.Library()
 
 SYMBOLS = {"INR": "₹"}
@@ -25,3 +27,9 @@ def thousands(number):
         return f"{int(number):,}"
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def ai_action(action):
+    """"reply" -> "AI reply"; an action no longer priced keeps its code."""
+    return AiAction(action).label if action in AiAction.values else action
