@@ -4,7 +4,9 @@ and the compiled artefact that serves it.
 Intent and act are linear classifiers over the same features: character n-grams (robust to
 typos, Hinglish spellings and Devanagari), word n-grams, and signal tokens for what the guide's
 rules name (a stated budget, urgency, a request for an invoice or a slot, an opt-out). Intent
-confidence is calibrated by temperature scaling on out-of-fold scores.
+has a second stage that reads the first stage's scores with the signals and their pairs, since
+the guide's rules combine them ("a budget together with urgency"); its confidence is calibrated
+by temperature scaling on out-of-fold scores.
 
 Serving does not go through scikit-learn: the fitted vocabularies, idf weights and
 coefficients are compiled into plain arrays, so one message costs a few dictionary look-ups
@@ -35,7 +37,8 @@ from agents.nlu.corpus import Corpus, Example
 
 MODEL_NAME = "lead-nlu"
 # Bump when features or training change, so a new artefact never reuses an old version.
-FEATURES_VERSION = 3
+FEATURES_VERSION = 5
+STACK_C = 1.0
 
 _SIGNALS = [
     ("sig_urgent", re.compile(
@@ -49,8 +52,9 @@ _SIGNALS = [
     ("sig_payment", re.compile(
         r"\b(invoice|payment link|pay now|payment|pay|paying|paid|contract|agreement|quote|"
         r"quotation|proforma|upi|gst bill|bill bhejo|bill bhej|receipt|advance|token amount|"
-        r"sign|signed|order confirm|confirm order|final kar)"
-        r"|भुगतान|इनवॉइस|कोटेशन|पेमेंट|बिल")),
+        r"sign|signed|order confirm|confirm order|final kar|link (bhejo|bhej|bhejiye|to pay|"
+        r"send)|pay link|paise bhej|paisa bhej|daal diye|transfer kar|transferred|rasid|raseed)"
+        r"|भुगतान|इनवॉइस|कोटेशन|पेमेंट|बिल|पैसे भेज|रसीद")),
     ("sig_slot", re.compile(
         r"\b(book|booking|schedule|slot|appointment|demo|meeting|meet|visit|site visit|"
         r"available|availability|free ho|milte)\b|बुक|डेमो|मीटिंग|अपॉइंटमेंट")),
@@ -63,17 +67,21 @@ _SIGNALS = [
         r"do not (message|contact|text|call|send)|band karo|bnd karo|mat bhejo|mat karo|"
         r"mat bhejna|block|opt out|optout)\b|बंद|मत भेज|परेशान मत")),
     ("sig_month_later", re.compile(
-        r"\b(next (month|quarter)|few (weeks|months)|\d+ ?-? ?\d* (mahine|months|weeks)|"
+        r"\b(next (month|quarter)|few (weeks|months)|(in|after|within) \d+ ?-? ?\d* "
+        r"(months|weeks)|\d+ ?-? ?\d* (mahine|months|weeks) (mein|me|baad|later|time)|"
         r"agle mahine|agle quarter|baad mein|baad me|after diwali|soch|sochte|sochenge|"
         r"dekhte hain|dekhenge)\b|अगले महीने|बाद में")),
     ("sig_far", re.compile(
         r"\b(next year|agle saal|saal (ke )?end|year end|someday|some day|sometime|"
         r"no idea when|couple of years|year or two|\d+ ?-? ?\d* saal|not now|abhi nahi|"
-        r"abhi nhi|maybe later|later|plan (abhi )?nahi|no plans?)\b|अगले साल|अभी नहीं")),
+        r"abhi nhi|maybe later|later|plan (abhi )?nahi|no plans?|kabhi|kabhi bhi)\b"
+        r"|अगले साल|अभी नहीं|कभी")),
     ("sig_vendor", re.compile(
         r"\b(hiring|job|vacancy|resume|cv|we offer|offering|we make|we sell|selling|lottery|"
         r"otp|congrats|congratulations|guest post|backlinks|seo services|our services|"
-        r"partnership|collab|collaboration)\b")),
+        r"partnership|collab|collaboration|ghar baithe|kamaaye|kamao|earn|payout|"
+        r"work from home|work-from-home|register now|register today|catalogue|catalog|"
+        r"loan chahiye kya|per day income)\b")),
     ("sig_research", re.compile(
         r"\b(survey|dissertation|thesis|research|study|studying|assignment|college project|"
         r"school project|student|curious|just curious|for a friend)\b|शोध")),
@@ -87,7 +95,9 @@ _SIGNALS = [
         r"\b(not interested|no thanks|no budget|wrong number|who is this|who are you|spam|"
         r"nahi chahiye|nhi chahiye|never|expensive|mehenga|mehnga|costly|cancel|cancelled|"
         r"won'?t|wouldn'?t|not needed|kon ho|kaun ho|ye kon|research|thesis|student|"
-        r"project work|assignment)\b|नहीं चाहिए|महंगा|कौन")),
+        r"project work|assignment|rehne do|rehne dijiye|nahi chalega|nhi chalega|zyada|"
+        r"too much|too high|otherwise no|forget it)\b|नहीं चाहिए|महंगा|कौन|रहने दीजिए|"
+        r"नहीं चलेगा|ज़्यादा|ज्यादा")),
     ("sig_question", re.compile(
         r"\?|\b(kya|kaise|kitna|kitne|how|what|which|does|do you|can you|is there)\b|क्या|कैसे")),
     ("sig_price", re.compile(
@@ -132,6 +142,23 @@ def word_ngrams(text: str) -> list[str]:
 
 
 ANALYZERS = {"chars": char_ngrams, "words": word_ngrams}
+SIGNAL_NAMES = [name for name, _ in _SIGNALS] + ["sig_budget", "sig_short"]
+
+
+def stack_features(base_scores: np.ndarray, signals: np.ndarray) -> np.ndarray:
+    """What the second stage reads: the text classifier's scores, each signal, and each pair
+    of signals together (a budget *and* urgency is not the sum of the two)."""
+    pairs = [signals[:, i] * signals[:, j]
+             for i in range(signals.shape[1]) for j in range(i + 1, signals.shape[1])]
+    return np.hstack([base_scores, signals, np.column_stack(pairs)])
+
+
+def signal_matrix(texts: list[str]) -> np.ndarray:
+    rows = []
+    for text in texts:
+        present = set(signal_tokens(text))
+        rows.append([name in present for name in SIGNAL_NAMES])
+    return np.asarray(rows, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -156,7 +183,8 @@ class CompiledModel:
     vocabularies: dict  # part -> {gram: column}
     idf: dict  # part -> array
     offsets: dict  # part -> first column
-    intent: LinearHead
+    intent: LinearHead  # first stage: text features -> intent scores
+    stack: LinearHead  # second stage: scores and signals -> calibrated intent
     act: LinearHead
     chosen: dict = field(default_factory=dict)  # which classifier won, and its CV figures
 
@@ -185,7 +213,9 @@ class CompiledModel:
     def predict(self, text: str) -> tuple[str, float, str]:
         """(intent, its calibrated probability, act)."""
         columns, values = self.vector(text)
-        scores = self._scores(self.intent, columns, values) / self.intent.temperature
+        first = self._scores(self.intent, columns, values)
+        features = stack_features(first[None, :], signal_matrix([text]))[0]
+        scores = (self.stack.weights @ features + self.stack.intercept) / self.stack.temperature
         scores -= scores.max()
         probabilities = np.exp(scores)
         probabilities /= probabilities.sum()
@@ -261,9 +291,21 @@ def train(examples: list[Example], config: TrainingConfig = TrainingConfig()) ->
                key=lambda candidate: f1_score(intents, out_of_fold[candidate], average="macro"))
     vectorizers, matrix = _fit_features(texts)
     intent_classifier = _classifier(*best).fit(matrix, intents)
-    classes = list(intent_classifier.classes_)
+    # Second stage, on the first stage's out-of-fold scores (never on scores of messages it
+    # trained on), with its own out-of-fold scores for the temperature.
+    stacked = stack_features(fold_scores[best], signal_matrix(texts))
+    stack_scores = np.zeros((len(texts), 3))
+    stack_predicted = np.empty(len(texts), dtype=object)
+    for train_index, test_index in folds.split(texts, intents):
+        fold_stacker = LogisticRegression(C=STACK_C, max_iter=5000).fit(
+            stacked[train_index], intents[train_index])
+        stack_scores[test_index] = fold_stacker.decision_function(stacked[test_index])
+        stack_predicted[test_index] = fold_stacker.predict(stacked[test_index])
+    stacked_f1 = f1_score(intents, stack_predicted, average="macro")
+    stacker = LogisticRegression(C=STACK_C, max_iter=5000).fit(stacked, intents)
+    classes = list(stacker.classes_)
     truth = np.array([classes.index(label) for label in intents])
-    temperature = _temperature(fold_scores[best], truth)
+    temperature = _temperature(stack_scores, truth)
     act_classifier = _classifier(*best).fit(matrix, [e.act or "other" for e in examples])
     offsets, start = {}, 0
     for part, vectorizer in vectorizers.items():
@@ -275,10 +317,12 @@ def train(examples: list[Example], config: TrainingConfig = TrainingConfig()) ->
         idf={part: vectorizer.idf_.astype(np.float64) for part, vectorizer in
              vectorizers.items()},
         offsets=offsets,
-        intent=_head(intent_classifier, temperature),
+        intent=_head(intent_classifier),
+        stack=_head(stacker, temperature),
         act=_head(act_classifier),
         chosen={"intent_classifier": f"{best[0]} C={best[1]:g}",
                 "cross_validated_macro_f1": {k: round(v, 4) for k, v in figures.items()},
+                "stacked_cross_validated_macro_f1": round(stacked_f1, 4),
                 "temperature": round(temperature, 4)},
     )
 
