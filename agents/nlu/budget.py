@@ -27,6 +27,11 @@ _DEVANAGARI_WORDS = {
     "लाख": " lakh ", "करोड़": " crore ", "करोड": " crore ", "हज़ार": " hazar ",
     "हजार": " hazar ", "रुपये": " rupees ", "रुपए": " rupees ", "रुपया": " rupees ",
     "बजट": " budget ", "तक": " tak ", "डेढ़": " dedh ", "ढाई": " dhai ", "सवा": " sawa ",
+    "पौने": " paune ", "साढ़े": " saadhe ", "पचास": " pachas ", "पच्चीस": " pachees ",
+    "बीस": " bees ", "दस": " das ", "तीस": " tees ", "चालीस": " chalis ", "साठ": " sixty ",
+    "सत्तर": " seventy ", "अस्सी": " eighty ", "नब्बे": " ninety ", "एक": " ek ", "तीन": " teen ",
+    "चार": " char ", "पांच": " paanch ", "पाँच": " paanch ", "कवर": " cover ", "बिल": " bill ",
+    "था": " tha ", "थी": " tha ", "बताया": " bataya ", "रद्द": " cancelled ",
 }
 
 _MULTIPLIERS = {
@@ -85,7 +90,8 @@ _MONEY_CONTEXT = {
     "budget", "spend", "spending", "afford", "pay", "paying", "invest", "investment",
     "upto", "up", "under", "below", "max", "maximum", "around", "approx", "approximately",
     "about", "range", "between", "have", "got", "offer", "cost", "costing", "within",
-    "limit", "capped", "cap", "only", "kharcha", "kharch", "bajat", "lagbhag",
+    "limit", "capped", "cap", "only", "kharcha", "kharch", "bajat", "lagbhag", "go", "till",
+    "manage", "stretch",
 }
 _MONEY_CONTEXT_AFTER = {"tak", "max", "maximum", "budget", "only", "ka", "ki", "se"}
 
@@ -96,9 +102,30 @@ _NO_BUDGET = re.compile(
 
 _NUMBER = r"\d+(?:[.,]\d+)*"
 _TOKEN = re.compile(
-    rf"(?P<num>{_NUMBER})(?P<suffix>[a-z]+)?|(?P<word>[a-z\u00c0-\u024f'-]+)|(?P<sym>[₹$€£%]|/-)"
+    rf"(?P<num>{_NUMBER})(?P<suffix>[a-z]+)?|(?P<word>[a-z\u00c0-\u024f\u0900-\u097f'-]+)"
+    r"|(?P<sym>[₹$€£%]|/-)"
 )
 _QUOTED_BACK = re.compile(r"\b(your|ur|you\s+said|the|aapka|apka|aapke|apke)\s+$")
+
+# A period after an amount is money per period ("20k/month", "6 hazar mahina"), not a count.
+_PERIODS = {"month", "months", "mahina", "mahine", "year", "years", "saal", "week", "weeks",
+            "day", "days", "din", "yr", "yrs", "annum", "mo"}
+# Words near an amount that make it someone else's figure, not what the lead can spend.
+_NOT_THEIRS_BEFORE = {
+    "quoted", "quote", "your", "ur", "aapka", "apka", "aapke", "apke", "aapne", "apne",
+    "charging", "charges", "priced", "mrp", "paid", "paying", "spent", "burned", "burnt",
+    "wasted", "bill", "earn", "won", "win", "prize", "lottery", "salary", "ctc",
+    "turnover", "revenue", "subscribers", "followers", "mehenga", "mehnga", "zyada",
+    "expensive", "afford",
+}
+_NOT_THEIRS_AFTER = {
+    "wala", "wale", "wali", "bataya", "quoted", "cover", "coverage", "subscribers",
+    "followers", "prize", "cash", "payout", "too", "zyada", "mehenga", "possible", "above",
+    "costly", "expensive", "daal", "paid",
+}
+_CAP_AFTER = {"tak", "max", "maximum", "budget", "only", "limit"}
+_CANCELLED = re.compile(
+    r"\b(cancel|cancelled|canceled|dropped|drop kar|killed|shelved|scrapped|went into)\b")
 
 
 @dataclass
@@ -146,7 +173,33 @@ def _tokens(text: str) -> list[_Token]:
             found.append(_Token("word", match.group("word"), None, match.start()))
         else:
             found.append(_Token("sym", match.group("sym"), None, match.start()))
-    return found
+    return _fractions_merged(found)
+
+
+_FRACTION_WORDS = {"paune": Decimal("-0.25"), "saadhe": Decimal("0.5"), "sadhe": Decimal("0.5")}
+
+
+def _fractions_merged(tokens: list[_Token]) -> list[_Token]:
+    """"paune do lakh" is 1.75 lakh and "saadhe teen lakh" 3.5 lakh: the fraction word and its
+    number become one number."""
+    merged: list[_Token] = []
+    skip = False
+    for i, token in enumerate(tokens):
+        if skip:
+            skip = False
+            continue
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        if token.text in _FRACTION_WORDS and following is not None:
+            base = following.value if following.kind == "num" else (
+                Decimal(_WORD_NUMBERS[following.text]) if following.text in _WORD_NUMBERS
+                else None)
+            if base is not None:
+                value = base + _FRACTION_WORDS[token.text]
+                merged.append(_Token("num", str(value), value, token.start))
+                skip = True
+                continue
+        merged.append(token)
+    return merged
 
 
 @dataclass
@@ -241,17 +294,34 @@ def extract_budget(text: str, *, default_currency: str = DEFAULT_CURRENCY) -> Bu
                     or (_currency_of(before2) if before is not None and before.kind == "sym"
                         else None))
         # "$1,200" tokenises the symbol first; "1200$" after.
-        after_is_count = after is not None and after.text in _COUNT_NOUNS
+        between = normalized[amount.start:after.start] if after is not None else ""
+        per_period = after is not None and after.text in _PERIODS and (
+            amount.multiplied or currency is not None or "/" in between
+            or (amount.end_index > 0 and tokens[amount.end_index - 1].text == "per"))
+        after_is_count = after is not None and after.text in _COUNT_NOUNS and not per_period
         joined_after = (after is not None and after.kind == "word"
                         and after.start == first_token.start + len(first_token.text)
                         and after.text not in _MULTIPLIERS and _currency_of(after) is None)
         context = {t.text for t in tokens[max(0, amount.first_index - 4):amount.first_index]}
         context_after = {t.text for t in tokens[amount.end_index:amount.end_index + 2]}
+        near_before = {t.text for t in tokens[max(0, amount.first_index - 3):amount.first_index]}
+        near_after = {t.text for t in tokens[amount.end_index:amount.end_index + 4]}
+        has_context = bool(context & _MONEY_CONTEXT) or bool(
+            context_after & _MONEY_CONTEXT_AFTER)
         i = max(amount.end_index, i + 1)
-        if currency is None and first_token.kind == "num" and _is_phone_or_year(
-            first_token, amount
+        char_before = normalized[amount.start - 1:amount.start] if amount.start else ""
+        if currency is None and char_before and (char_before.isalnum() or char_before in "-#"):
+            continue  # part of an id: "INV-2231", "TXN88230192", "#4521"
+        if currency is None and not has_context and first_token.kind == "num" and (
+            _is_phone_or_year(first_token, amount)
         ):
             continue
+        if (near_before & _NOT_THEIRS_BEFORE or near_after & _NOT_THEIRS_AFTER) and not (
+            context_after & _CAP_AFTER
+        ):
+            continue  # our price, a bill, money already spent or rejected: not their budget
+        if _CANCELLED.search(normalized) and ({"tha", "had"} & (near_after | near_before)):
+            continue  # a budget that no longer exists
         if currency is None and (after_is_count or joined_after):
             continue  # "25 users", "5pm", "3rd"
         if after is not None and after.text == "%":

@@ -247,8 +247,8 @@ def _transform(vectorizers: dict, texts: list[str]):
 
 def _classifier(kind: str, c: float):
     if kind == "logistic":
-        return LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-    return LinearSVC(C=c, class_weight="balanced")
+        return LogisticRegression(C=c, max_iter=5000, class_weight="balanced", random_state=0)
+    return LinearSVC(C=c, class_weight="balanced", random_state=0)
 
 
 def _head(classifier, temperature: float = 1.0) -> LinearHead:
@@ -341,8 +341,17 @@ def artefact_path(version: str) -> Path:
     return model_dir() / f"{MODEL_NAME}-{version}.joblib"
 
 
+def _code_sha256() -> str:
+    """The feature and budget code: a change there is a new model even on the same corpus."""
+    digest = hashlib.sha256()
+    for module in ("model.py", "budget.py"):
+        digest.update((Path(__file__).resolve().parent / module).read_bytes())
+    return digest.hexdigest()
+
+
 def version_for(corpus: Corpus, config: TrainingConfig) -> str:
-    recipe = json.dumps([corpus.sha256, FEATURES_VERSION, repr(config)], sort_keys=True)
+    recipe = json.dumps([corpus.sha256, FEATURES_VERSION, repr(config), _code_sha256()],
+                        sort_keys=True)
     return f"v{FEATURES_VERSION}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
 
 
