@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from flexoraa.errors import NotFound
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 SLA_CHUNK = 5000
 LEAK_CHUNK = 500
+# How many due leads the leakage scan lists (unlocked) before grouping them by tenant.
+LEAK_PAGE = 10_000
 
 
 def _site_url(path: str) -> str:
@@ -124,34 +127,67 @@ def _escalate_breaches(per_org: dict[int, list[int]]) -> None:
 def leaking_leads_move(*, now: datetime | None = None, chunk: int = LEAK_CHUNK) -> dict:
     """Move each assigned lead whose owner has not acted past the leakage threshold to the
     next eligible SDR (never back to one it left); after the tenant's maximum number of moves,
-    or when no SDR is free, it goes to a manager instead."""
+    or when no SDR is free, it goes to a manager instead.
+
+    The due leads are listed without locks, a page at a time, oldest threshold first, and
+    handled tenant by tenant: each transaction claims at most ``chunk`` of one tenant's leads
+    with ``SKIP LOCKED`` and moves them under that tenant's settings lock alone. Loading a
+    tenant's routing state counts all its open leads, so it is done once per tenant per page
+    rather than once per tenant per chunk of a mixed queue; and a transaction holds one
+    tenant's routing lock, not every tenant's in the chunk. Each tenant's leads are still
+    handled in threshold order, so the routing decisions are those of one global queue."""
     now = now or timezone.now()
     moved = escalated = released = 0
     escalated_by_org: dict[int, int] = defaultdict(int)
+    after: tuple[datetime, int] | None = None
     while True:
-        with transaction.atomic():
-            leads = list(leaking_leads(now)[:chunk])
-            if not leads:
-                break
-            stale = [lead.pk for lead in leads if not lead.is_open or lead.owner_id is None]
-            if stale:
-                Lead.objects.filter(pk__in=stale).update(leak_due_at=None)
-                released += len(stale)
-            by_org: dict[int, list[Lead]] = defaultdict(list)
-            for lead in leads:
-                if lead.is_open and lead.owner_id is not None:
-                    by_org[lead.organization_id].append(lead)
-            for org in Organization.objects.filter(pk__in=by_org).order_by("pk"):
-                counts = _move_org_leads(org, by_org[org.pk], now)
+        page = list(leaking_leads_listed(now, after)[:LEAK_PAGE])
+        if not page:
+            break
+        after = page[-1][:2]
+        by_org: dict[int, list[int]] = defaultdict(list)
+        for _due_at, pk, org_id in page:
+            by_org[org_id].append(pk)
+        for org in Organization.objects.filter(pk__in=by_org).order_by("pk"):
+            ids = by_org[org.pk]
+            for start in range(0, len(ids), chunk):
+                counts = _leaking_chunk_move(org, ids[start:start + chunk], now)
                 moved += counts["moved"]
                 escalated += counts["escalated"]
+                released += counts["released"]
                 escalated_by_org[org.pk] += counts["escalated"]
-        if len(leads) < chunk:
+        if len(page) < LEAK_PAGE:
             break
     to_tell = {pk: n for pk, n in escalated_by_org.items() if n}
     if to_tell:
         transaction.on_commit(lambda: _tell_escalations(to_tell))
     return {"moved": moved, "escalated": escalated, "released": released}
+
+
+def leaking_leads_listed(now: datetime, after: tuple[datetime, int] | None = None):
+    """``(leak_due_at, pk, organization_id)`` of the due leads after ``after``, oldest first,
+    through the ``lead_leak_due`` partial index, without locks. The keyset moves past leads
+    another run holds, so they are not listed again; leads already moved have a later
+    threshold and leave the due range anyway."""
+    due = Lead.objects.filter(leak_due_at__lte=now)
+    if after is not None:
+        due_at, pk = after
+        due = due.filter(Q(leak_due_at__gt=due_at) | Q(leak_due_at=due_at, pk__gt=pk),
+                         leak_due_at__gte=due_at)
+    return due.order_by("leak_due_at", "pk").values_list("leak_due_at", "pk", "organization_id")
+
+
+def _leaking_chunk_move(org: Organization, ids: list[int], now: datetime) -> dict:
+    """One transaction: claim those of ``ids`` still due and not held by another run, release
+    the ones nobody owns any more (closed, or without an owner) and move the rest."""
+    with transaction.atomic():
+        leads = list(leaking_leads(now).filter(pk__in=ids))
+        stale = [lead.pk for lead in leads if not lead.is_open or lead.owner_id is None]
+        if stale:
+            Lead.objects.filter(pk__in=stale).update(leak_due_at=None)
+        live = [lead for lead in leads if lead.is_open and lead.owner_id is not None]
+        counts = _move_org_leads(org, live, now) if live else {"moved": 0, "escalated": 0}
+    return {**counts, "released": len(stale)}
 
 
 def _move_org_leads(org: Organization, leads: list[Lead], now: datetime) -> dict:
