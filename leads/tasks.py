@@ -1,4 +1,7 @@
-"""Thin Celery tasks: each runs one service under the job lease."""
+"""Thin Celery tasks: the periodic jobs run one service under the job lease; the notices
+run one service each."""
+
+from smtplib import SMTPException
 
 from celery import shared_task
 
@@ -14,3 +17,9 @@ def sla_check():
 @shared_task(name="leads.leakage_scan", queue=PERIODIC_QUEUE)
 def leakage_scan():
     return job_run("leads.leakage_scan", services.leaking_leads_move)
+
+
+@shared_task(name="leads.tell_managers", autoretry_for=(SMTPException, OSError),
+             retry_backoff=True, max_retries=5)
+def tell_managers(org_id: int, kind: str, count: int):
+    return services.managers_tell(org_id=org_id, kind=kind, count=count)

@@ -92,3 +92,15 @@ def login_client():
         return client
 
     return signed_in
+
+
+@pytest.fixture
+def celery_eager():
+    """Tasks run in the calling thread, as on a worker, when they are queued."""
+    from flexoraa.celery import app
+
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before

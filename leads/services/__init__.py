@@ -17,7 +17,12 @@ from leads.services.intake import (
     lead_message_record,
     lead_update,
 )
-from leads.services.watch import breach_acknowledge, leaking_leads_move, sla_breaches_record
+from leads.services.watch import (
+    breach_acknowledge,
+    leaking_leads_move,
+    managers_tell,
+    sla_breaches_record,
+)
 
 __all__ = [
     "Decision",
@@ -35,6 +40,7 @@ __all__ = [
     "lead_settings_update",
     "lead_update",
     "leaking_leads_move",
+    "managers_tell",
     "routing_pool_member_add",
     "routing_pool_member_remove",
     "sla_breaches_record",

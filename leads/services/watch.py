@@ -30,7 +30,8 @@ from leads.services.common import (
 
 logger = logging.getLogger(__name__)
 
-SLA_CHUNK = 5000
+# One chunk holds every due row of a typical minute: one commit, one audit append per tenant.
+SLA_CHUNK = 10_000
 LEAK_CHUNK = 500
 # How many due leads the leakage scan lists (unlocked) before grouping them by tenant.
 LEAK_PAGE = 10_000
@@ -104,24 +105,44 @@ def sla_breaches_record(*, now: datetime | None = None, chunk: int = SLA_CHUNK) 
         if len(due) < chunk:
             break
     if per_org:
-        transaction.on_commit(lambda: _escalate_breaches(per_org))
+        _managers_tell_later(BREACHES, {org_id: len(ids) for org_id, ids in per_org.items()})
     return {"breaches": recorded, "organizations": len(per_org)}
 
 
-def _escalate_breaches(per_org: dict[int, list[int]]) -> None:
-    for org in Organization.objects.filter(pk__in=per_org).order_by("pk"):
-        count = len(per_org[org.pk])
+BREACHES = "breaches"
+ESCALATIONS = "escalations"
+
+
+def _managers_tell_later(kind: str, counts: dict[int, int]) -> None:
+    """One email per tenant, sent by a worker after commit: the job never waits on SMTP, and a
+    rolled-back run tells nobody."""
+    from leads.tasks import tell_managers
+
+    def enqueue():
+        for org_id, count in counts.items():
+            tell_managers.delay(org_id, kind, count)
+
+    transaction.on_commit(enqueue)
+
+
+def managers_tell(*, org_id: int, kind: str, count: int) -> int:
+    """Email a tenant's owners and managers about breaches or escalations; returns how many
+    people were addressed."""
+    org = Organization.objects.get(pk=org_id)
+    if kind == BREACHES:
         plural = "lead" if count == 1 else "leads"
-        try:
-            email_managers(
-                org, subject=f"{count} {plural} missed the first-response target",
-                body=(f"{count} {plural} waited past their first-response target without a "
-                      f"reply. See who owns them and reassign if needed:\n"
-                      f"{_site_url('/leads/team/')}\n"),
-            )
-        except Exception:
-            # The breach is recorded and on the dashboard; a mail outage must not undo it.
-            logger.exception("breach email failed", extra={"organization_id": org.pk})
+        subject = f"{count} {plural} missed the first-response target"
+        body = (f"{count} {plural} waited past their first-response target without a reply. "
+                f"See who owns them and reassign if needed:\n{_site_url('/leads/team/')}\n")
+    elif kind == ESCALATIONS:
+        plural = "lead was" if count == 1 else "leads were"
+        subject = f"{count} {plural} escalated to you"
+        body = (f"{count} {plural} passed between SDRs without anyone acting on them, or no "
+                f"SDR was free to take them. They are in your queue now:\n"
+                f"{_site_url('/leads/team/')}\n")
+    else:
+        raise ValueError(f"Unknown notice kind {kind!r}.")
+    return email_managers(org, subject=subject, body=body)
 
 
 def leaking_leads_move(*, now: datetime | None = None, chunk: int = LEAK_CHUNK) -> dict:
@@ -160,7 +181,7 @@ def leaking_leads_move(*, now: datetime | None = None, chunk: int = LEAK_CHUNK) 
             break
     to_tell = {pk: n for pk, n in escalated_by_org.items() if n}
     if to_tell:
-        transaction.on_commit(lambda: _tell_escalations(to_tell))
+        _managers_tell_later(ESCALATIONS, to_tell)
     return {"moved": moved, "escalated": escalated, "released": released}
 
 
@@ -237,21 +258,6 @@ def _move_org_leads(org: Organization, leads: list[Lead], now: datetime) -> dict
     router.save()
     audit_events_record(org=org, actor=None, events=audit)
     return {"moved": moved, "escalated": escalated}
-
-
-def _tell_escalations(escalated_by_org: dict[int, int]) -> None:
-    for org in Organization.objects.filter(pk__in=escalated_by_org).order_by("pk"):
-        count = escalated_by_org[org.pk]
-        plural = "lead was" if count == 1 else "leads were"
-        try:
-            email_managers(
-                org, subject=f"{count} {plural} escalated to you",
-                body=(f"{count} {plural} passed between SDRs without anyone acting on them, "
-                      f"or no SDR was free to take them. They are in your queue now:\n"
-                      f"{_site_url('/leads/team/')}\n"),
-            )
-        except Exception:
-            logger.exception("escalation email failed", extra={"organization_id": org.pk})
 
 
 def breach_acknowledge(*, org: Organization, breach: SlaBreach, actor) -> SlaBreach:

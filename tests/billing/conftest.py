@@ -23,17 +23,5 @@ def razorpay_sandbox(razorpay_sandbox_server, settings):
 
 
 @pytest.fixture
-def celery_eager():
-    """Tasks run in the calling thread, as on a worker, when they are queued."""
-    from flexoraa.celery import app
-
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before
-
-
-@pytest.fixture
 def token_package(db):
     return make_package()

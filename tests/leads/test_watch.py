@@ -22,7 +22,7 @@ LATER = timedelta(days=3)
 
 
 def test_a_lead_past_its_target_is_breached_once_and_the_managers_are_told(
-    org, manager, sdr, settings, django_capture_on_commit_callbacks
+    org, manager, sdr, settings, django_capture_on_commit_callbacks, celery_eager
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     late = make_lead(org)
@@ -57,7 +57,7 @@ def test_a_closed_lead_is_never_breached(org, sdr):
 
 
 def test_one_email_per_tenant_however_many_breaches(
-    org, other_org, manager, sdr, settings, django_capture_on_commit_callbacks
+    org, other_org, manager, sdr, settings, django_capture_on_commit_callbacks, celery_eager
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     make_membership(other_org, role=Role.MANAGER)
@@ -148,7 +148,7 @@ def test_leakage_never_assigns_back_to_an_sdr_the_lead_left(org, manager):
 
 
 def test_after_the_maximum_moves_a_lead_goes_to_a_manager_instead_of_bouncing(
-    org, manager, settings, django_capture_on_commit_callbacks
+    org, manager, settings, django_capture_on_commit_callbacks, celery_eager
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     for _ in range(6):
