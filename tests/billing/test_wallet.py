@@ -1,0 +1,584 @@
+"""The wallet and its ledger: debits and credits, idempotency, validation, the database's
+guards, and (on PostgreSQL, with real threads and separate connections) concurrent debits
+that can never take a balance below zero or let it drift from Σ ledger."""
+
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db.models import Sum
+
+from billing import services
+from billing.errors import IdempotencyKeyReused, InsufficientTokens
+from billing.models import (
+    DEFAULT_ACTION_PRICES,
+    ActionPrice,
+    AiAction,
+    LedgerReason,
+    TokenLedgerEntry,
+    TokenWallet,
+)
+from flexoraa.errors import ValidationFailed
+from tests.support import needs_postgres
+
+pytestmark = pytest.mark.django_db
+
+
+def fund(org, amount: int, key: str = "fund") -> None:
+    services.wallet_credit(org=org, amount=amount, reason=LedgerReason.PURCHASE,
+                           idempotency_key=key, reference="pay_test")
+
+
+def balance_of(org) -> int:
+    return TokenWallet.objects.for_org(org).values_list("balance", flat=True).get()
+
+
+def ledger_sum(org) -> int:
+    return TokenLedgerEntry.objects.for_org(org).aggregate(total=Sum("delta"))["total"] or 0
+
+
+# --- debits and credits ---------------------------------------------------------------------
+
+def test_a_debit_takes_the_tokens_and_writes_one_ledger_row_saying_who_why_and_for_whom(
+    org, sdr, api_key
+):
+    fund(org, 1000)
+
+    result = services.wallet_debit(
+        org=org, amount=30, idempotency_key="msg-1:reply", action=AiAction.REPLY,
+        reference="msg-1", actor=api_key[0], membership=sdr,
+    )
+
+    assert result.replayed is False and result.balance == 970
+    entry = TokenLedgerEntry.objects.for_org(org).get(pk=result.entry.pk)
+    assert (entry.delta, entry.balance_after, entry.reason, entry.action, entry.reference) == (
+        -30, 970, LedgerReason.USAGE, AiAction.REPLY, "msg-1")
+    assert entry.idempotency_key == "msg-1:reply"
+    assert (entry.actor_api_key_id, entry.actor_user_id, entry.membership_id) == (
+        api_key[0].pk, None, sdr.pk)
+    assert entry.created_at is not None
+    assert balance_of(org) == 970 == ledger_sum(org)
+    assert TokenLedgerEntry.objects.for_org(org).count() == 2
+
+
+def test_a_credit_adds_tokens_and_records_the_person_who_gave_them(org, manager):
+    result = services.wallet_credit(org=org, amount=5000, reason=LedgerReason.PURCHASE,
+                                    idempotency_key="pay_1", reference="pay_1",
+                                    actor=manager.user)
+
+    entry = result.entry
+    assert result.replayed is False and result.balance == 5000
+    assert (entry.delta, entry.balance_after, entry.reason, entry.action, entry.reference) == (
+        5000, 5000, LedgerReason.PURCHASE, "", "pay_1")
+    assert (entry.actor_user_id, entry.actor_api_key_id, entry.membership_id) == (
+        manager.user_id, None, None)
+    assert balance_of(org) == 5000
+
+
+def test_a_membership_as_actor_is_recorded_as_its_person(org, manager):
+    fund(org, 100)
+    entry = services.wallet_debit(org=org, amount=1, idempotency_key="k", actor=manager).entry
+    assert entry.actor_user_id == manager.user_id and entry.actor_api_key_id is None
+
+
+def test_a_long_reference_is_cut_to_the_column(org):
+    fund(org, 100)
+    entry = services.wallet_debit(org=org, amount=1, idempotency_key="k", reference="r" * 300)
+    assert TokenLedgerEntry.objects.get(pk=entry.entry.pk).reference == "r" * 128
+
+
+def test_the_first_change_creates_the_wallet_once(org):
+    assert not TokenWallet.objects.for_org(org).exists()
+    first = services.wallet_ensure(org)
+    assert services.wallet_ensure(org).pk == first.pk
+    assert (first.balance, first.low_balance_threshold) == (0, 1000)
+    fund(org, 10)
+    assert TokenWallet.objects.for_org(org).count() == 1
+
+
+def test_a_replayed_key_returns_the_first_result_and_changes_nothing(org):
+    fund(org, 100)
+    first = services.wallet_debit(org=org, amount=40, idempotency_key="once")
+    services.wallet_debit(org=org, amount=10, idempotency_key="after")
+
+    again = services.wallet_debit(org=org, amount=40, idempotency_key="once")
+
+    assert again.replayed is True
+    assert again.entry.pk == first.entry.pk and again.balance == 60 == first.balance
+    assert balance_of(org) == 50
+    assert TokenLedgerEntry.objects.for_org(org).count() == 3
+    credit_again = services.wallet_credit(org=org, amount=100, reason=LedgerReason.PURCHASE,
+                                          idempotency_key="fund", reference="pay_test")
+    assert credit_again.replayed is True and balance_of(org) == 50
+
+
+def test_the_same_key_in_another_tenant_is_another_change(org, other_org):
+    fund(org, 100)
+    fund(other_org, 100)
+    services.wallet_debit(org=org, amount=10, idempotency_key="shared")
+    result = services.wallet_debit(org=other_org, amount=10, idempotency_key="shared")
+    assert result.replayed is False
+    assert (balance_of(org), balance_of(other_org)) == (90, 90)
+
+
+def test_a_short_wallet_refuses_with_balance_needed_and_shortfall_and_writes_nothing(org):
+    fund(org, 20)
+
+    with pytest.raises(InsufficientTokens) as refused:
+        services.wallet_debit(org=org, amount=50, idempotency_key="big")
+
+    error = refused.value
+    assert (error.balance, error.needed, error.shortfall) == (20, 50, 30)
+    assert (error.status_code, error.code) == (402, "insufficient_tokens")
+    assert error.extra == {"balance": 20, "needed": 50, "shortfall": 30}
+    assert "30" in error.message
+    assert balance_of(org) == 20
+    assert not TokenLedgerEntry.objects.for_org(org).filter(idempotency_key="big").exists()
+    # The refused key was not spent: once funded, the same key pays.
+    fund(org, 30, key="top-up")
+    assert services.wallet_debit(org=org, amount=50, idempotency_key="big").replayed is False
+    assert balance_of(org) == 0
+
+
+def test_a_tenant_that_never_bought_tokens_is_refused_with_a_zero_balance(org):
+    with pytest.raises(InsufficientTokens) as refused:
+        services.wallet_debit(org=org, amount=1, idempotency_key="k")
+    assert (refused.value.balance, refused.value.shortfall) == (0, 1)
+    assert balance_of(org) == 0 and not TokenLedgerEntry.objects.for_org(org).exists()
+
+
+def test_a_debit_of_exactly_the_balance_leaves_zero(org):
+    fund(org, 25)
+    assert services.wallet_debit(org=org, amount=25, idempotency_key="all").balance == 0
+    assert balance_of(org) == 0 == ledger_sum(org)
+
+
+@pytest.mark.parametrize(("amount", "reason"), [
+    (41, LedgerReason.USAGE),        # another amount
+    (40, LedgerReason.ADJUSTMENT),   # another reason
+])
+def test_a_key_reused_for_a_different_change_is_a_409_and_changes_nothing(org, amount, reason):
+    fund(org, 100)
+    services.wallet_debit(org=org, amount=40, idempotency_key="k")
+
+    with pytest.raises(IdempotencyKeyReused) as refused:
+        services.wallet_debit(org=org, amount=amount, reason=reason, idempotency_key="k")
+
+    assert (refused.value.status_code, refused.value.code) == (409, "idempotency_key_reused")
+    assert "idempotency_key" in refused.value.fields
+    assert balance_of(org) == 60 and TokenLedgerEntry.objects.for_org(org).count() == 2
+
+
+def test_a_debit_key_reused_for_a_credit_of_the_same_amount_is_a_409(org):
+    fund(org, 100)
+    services.wallet_debit(org=org, amount=40, idempotency_key="k")
+    with pytest.raises(IdempotencyKeyReused):
+        services.wallet_credit(org=org, amount=40, reason=LedgerReason.USAGE,
+                               idempotency_key="k")
+    assert balance_of(org) == 60
+
+
+@pytest.mark.parametrize("amount", [0, -5, True, False, 1.5, 10.0, "10", None, 10**12 + 1])
+@pytest.mark.parametrize("change", ["debit", "credit"])
+def test_an_amount_that_is_not_a_whole_number_from_1_to_10_to_the_12_is_refused(
+    org, amount, change
+):
+    fund(org, 100)
+    call = services.wallet_debit if change == "debit" else services.wallet_credit
+    with pytest.raises(ValidationFailed) as refused:
+        call(org=org, amount=amount, reason=LedgerReason.ADJUSTMENT, idempotency_key="k")
+    assert set(refused.value.fields) == {"amount"}
+    assert refused.value.message.startswith("amount:")
+    assert balance_of(org) == 100 and TokenLedgerEntry.objects.for_org(org).count() == 1
+
+
+def test_the_largest_change_is_accepted(org):
+    result = services.wallet_credit(org=org, amount=10**12, reason=LedgerReason.ADJUSTMENT,
+                                    idempotency_key="max")
+    assert result.balance == 10**12
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256, None])
+def test_an_empty_or_too_long_key_is_refused(org, key):
+    fund(org, 100)
+    with pytest.raises(ValidationFailed) as refused:
+        services.wallet_debit(org=org, amount=1, idempotency_key=key)
+    assert set(refused.value.fields) == {"idempotency_key"}
+    assert balance_of(org) == 100
+
+
+def test_a_key_of_255_characters_is_accepted(org):
+    fund(org, 100)
+    key = "k" * 255
+    assert services.wallet_debit(org=org, amount=1, idempotency_key=key).entry.idempotency_key \
+        == key
+
+
+def test_an_unknown_reason_is_refused(org):
+    with pytest.raises(ValidationFailed) as refused:
+        services.wallet_credit(org=org, amount=1, reason="gift", idempotency_key="k")
+    assert set(refused.value.fields) == {"reason"}
+
+
+def test_every_problem_is_named_at_once(org):
+    with pytest.raises(ValidationFailed) as refused:
+        services.wallet_debit(org=org, amount=0, reason="nope", idempotency_key="")
+    assert set(refused.value.fields) == {"amount", "reason", "idempotency_key"}
+
+
+# --- AI action charges ---------------------------------------------------------------------
+
+def test_an_ai_action_costs_the_default_price_times_units(org):
+    fund(org, 1000)
+    result = services.ai_action_charge(org=org, action=AiAction.REPLY, units=3,
+                                       idempotency_key="r1", reference="msg-7")
+    assert result.entry.delta == -3 * DEFAULT_ACTION_PRICES[AiAction.REPLY]
+    assert (result.entry.reason, result.entry.action) == (LedgerReason.USAGE, AiAction.REPLY)
+    assert services.action_price(org, AiAction.CLASSIFICATION) == 1
+
+
+def test_an_ai_action_costs_the_tenants_own_price_when_it_set_one(org, other_org):
+    ActionPrice.objects.create(organization=org, action=AiAction.REPLY, tokens=7)
+    ActionPrice.objects.create(organization=other_org, action=AiAction.QUALIFICATION, tokens=99)
+    fund(org, 1000)
+
+    reply = services.ai_action_charge(org=org, action=AiAction.REPLY, units=2,
+                                      idempotency_key="r1")
+    turn = services.ai_action_charge(org=org, action=AiAction.QUALIFICATION,
+                                     idempotency_key="q1")
+
+    assert reply.entry.delta == -14
+    assert turn.entry.delta == -DEFAULT_ACTION_PRICES[AiAction.QUALIFICATION]
+    assert balance_of(org) == 1000 - 14 - 3
+
+
+def test_a_free_action_charges_nothing_and_writes_nothing(org):
+    ActionPrice.objects.create(organization=org, action=AiAction.CLASSIFICATION, tokens=0)
+    assert services.ai_action_charge(org=org, action=AiAction.CLASSIFICATION,
+                                     idempotency_key="c1") is None
+    assert not TokenLedgerEntry.objects.for_org(org).exists()
+
+
+def test_an_ai_action_the_wallet_cannot_pay_for_is_refused_before_it_runs(org, sdr):
+    fund(org, 4)
+    with pytest.raises(InsufficientTokens) as refused:
+        services.ai_action_charge(org=org, action=AiAction.REPLY, idempotency_key="r1",
+                                  membership=sdr)
+    assert (refused.value.balance, refused.value.needed, refused.value.shortfall) == (4, 5, 1)
+
+
+@pytest.mark.parametrize(("action", "units", "field"), [
+    ("dance", 1, "action"),
+    (AiAction.REPLY, 0, "units"),
+    (AiAction.REPLY, -1, "units"),
+    (AiAction.REPLY, 1.5, "units"),
+])
+def test_an_unknown_action_or_bad_units_is_refused_naming_the_field(org, action, units, field):
+    fund(org, 100)
+    with pytest.raises(ValidationFailed) as refused:
+        services.ai_action_charge(org=org, action=action, units=units, idempotency_key="k")
+    assert set(refused.value.fields) == {field}
+    assert balance_of(org) == 100
+
+
+# --- the database's own guards ------------------------------------------------------------
+
+def test_the_database_refuses_a_negative_balance_written_directly(org):
+    fund(org, 10)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TokenWallet.objects.for_org(org).update(balance=-1)
+    assert balance_of(org) == 10
+
+
+def test_the_database_refuses_a_ledger_row_of_zero_or_below_zero(org):
+    for values in ({"delta": 0, "balance_after": 5}, {"delta": -5, "balance_after": -5}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            TokenLedgerEntry.objects.create(organization=org, reason=LedgerReason.ADJUSTMENT,
+                                            idempotency_key="raw", **values)
+
+
+def test_the_database_refuses_a_second_row_with_the_same_key_in_a_tenant(org):
+    fund(org, 10)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TokenLedgerEntry.objects.create(organization=org, delta=1, balance_after=11,
+                                        reason=LedgerReason.ADJUSTMENT, idempotency_key="fund")
+
+
+@needs_postgres
+def test_the_ledger_is_append_only_in_postgresql(org):
+    fund(org, 10)
+    entry = TokenLedgerEntry.objects.for_org(org).get()
+
+    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"), transaction.atomic():
+        TokenLedgerEntry.objects.filter(pk=entry.pk).update(delta=1_000_000)
+    with pytest.raises(DatabaseError, match="append-only: DELETE refused"), transaction.atomic():
+        TokenLedgerEntry.objects.filter(pk=entry.pk).delete()
+    with pytest.raises(DatabaseError, match="append-only: DELETE refused"), transaction.atomic():
+        entry.delete()
+
+    entry.refresh_from_db()
+    assert (entry.delta, entry.balance_after) == (10, 10)
+
+
+# --- PostgreSQL: real threads, separate connections ----------------------------------------
+
+DEBITORS = 64
+DEBIT = 10
+# Affords a third of the debits with 5 tokens left over, so each refusal has to report the
+# real balance (5) and shortfall (5), not just "zero".
+AFFORDABLE = DEBITORS // 3  # 21
+START_BALANCE = AFFORDABLE * DEBIT + 5  # 215
+
+
+CALLERS = pytest.mark.parametrize(
+    "in_transaction", [False, True], ids=["autocommit", "inside-a-caller-transaction"])
+
+def run_together(count: int, work, *, in_transaction: bool = False) -> list:
+    """Runs ``work(index)`` in ``count`` threads released at once by a barrier, each on its own
+    connection (and inside a transaction of its own when ``in_transaction``, as a caller's
+    use case would); returns each index's result or the exception it raised."""
+    barrier = threading.Barrier(count)
+    outcomes: list = [None] * count
+
+    def run(index):
+        try:
+            barrier.wait()
+            if in_transaction:
+                with transaction.atomic():
+                    outcomes[index] = work(index)
+            else:
+                outcomes[index] = work(index)
+        except Exception as exc:  # kept and asserted by the test
+            outcomes[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return outcomes
+
+
+class WalletWatch:
+    """A thread on its own connection sampling (balance, Σ ledger) in one statement, so in one
+    snapshot: a committed change is in both or in neither."""
+
+    def __init__(self, org):
+        self.org_id = org.pk
+        self.samples: list[tuple[int, int]] = []
+        self.errors: list[Exception] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch)
+
+    def _watch(self):
+        wallets, ledger = TokenWallet._meta.db_table, TokenLedgerEntry._meta.db_table
+        try:
+            with connection.cursor() as cursor:
+                while not self._stop.is_set():
+                    cursor.execute(
+                        f"SELECT w.balance, (SELECT COALESCE(SUM(l.delta), 0) FROM {ledger} l"
+                        f" WHERE l.organization_id = w.organization_id)"
+                        f" FROM {wallets} w WHERE w.organization_id = %s",
+                        [self.org_id],
+                    )
+                    self.samples.append(tuple(cursor.fetchone()))
+        except Exception as exc:  # kept and asserted by the test
+            self.errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def assert_never_wrong(self):
+        assert self.errors == []
+        assert self.samples, "the watch took no sample"
+        assert min(balance for balance, _ in self.samples) >= 0
+        drifted = [sample for sample in self.samples if sample[0] != sample[1]]
+        assert drifted == [], f"balance != Σ ledger in {len(drifted)} of {len(self.samples)}"
+
+
+def assert_ledger_verifies(*slugs: str) -> None:
+    out = StringIO()
+    call_command("verify_ledger", stdout=out)
+    lines = out.getvalue().splitlines()
+    for slug in slugs:
+        (line,) = [line for line in lines if line.startswith(f"{slug} ")]
+        assert line.endswith("ok"), line
+    assert lines[-1].endswith(", 0 mismatch(es)."), lines[-1]
+
+
+def assert_chain_is_unbroken(org) -> None:
+    """In id order each row's balance_after is the previous one plus its delta: the ids were
+    taken under the wallet's row lock, so id order is the order the changes happened in."""
+    running = 0
+    for delta, balance_after in TokenLedgerEntry.objects.for_org(org).order_by("id") \
+            .values_list("delta", "balance_after"):
+        running += delta
+        assert balance_after == running >= 0
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+@CALLERS
+def test_64_concurrent_debits_on_a_wallet_affording_21_take_exactly_21_and_replays_change_nothing(
+    org, in_transaction,
+):
+    fund(org, START_BALANCE)
+    keys = [f"debit-{index}" for index in range(DEBITORS)]
+
+    def debit(index):
+        return services.wallet_debit(org=org, amount=DEBIT, idempotency_key=keys[index],
+                                     action=AiAction.REPLY, reference=f"msg-{index}")
+
+    with WalletWatch(org) as watch:
+        first = run_together(DEBITORS, debit, in_transaction=in_transaction)
+
+    paid = {index: result for index, result in enumerate(first)
+            if isinstance(result, services.LedgerResult)}
+    refused = {index: error for index, error in enumerate(first)
+               if isinstance(error, InsufficientTokens)}
+    others = [result for index, result in enumerate(first) if index not in paid | refused]
+    assert others == []  # no deadlock, no CHECK violation, no unique violation surfaced
+    assert len(paid) == AFFORDABLE and len(refused) == DEBITORS - AFFORDABLE
+    assert all(not result.replayed for result in paid.values())
+    assert {(e.balance, e.needed, e.shortfall) for e in refused.values()} == {(5, 10, 5)}
+    # Each paid debit saw its own step down, one at a time: 205, 195, ..., 5.
+    assert sorted(result.balance for result in paid.values()) == list(
+        range(5, START_BALANCE, DEBIT))
+    assert balance_of(org) == 5 == ledger_sum(org)
+    assert TokenLedgerEntry.objects.for_org(org).count() == 1 + AFFORDABLE
+    watch.assert_never_wrong()
+    assert_chain_is_unbroken(org)
+    assert_ledger_verifies("acme")
+
+    # The same 64 calls again, all at once: the paid keys answer with their first entry, the
+    # refused ones are refused again, and nothing changes.
+    with WalletWatch(org) as watch:
+        second = run_together(DEBITORS, debit, in_transaction=in_transaction)
+
+    for index, result in enumerate(second):
+        if index in paid:
+            assert isinstance(result, services.LedgerResult), result
+            assert result.replayed is True
+            assert (result.entry.pk, result.balance) == (paid[index].entry.pk,
+                                                         paid[index].balance)
+        else:
+            assert isinstance(result, InsufficientTokens), result
+            assert (result.balance, result.shortfall) == (5, 5)
+    assert balance_of(org) == 5 == ledger_sum(org)
+    assert TokenLedgerEntry.objects.for_org(org).count() == 1 + AFFORDABLE
+    watch.assert_never_wrong()
+    assert_ledger_verifies("acme")
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+@CALLERS
+def test_concurrent_duplicates_of_one_key_are_charged_once_and_all_get_the_same_entry(
+    org, in_transaction,
+):
+    fund(org, 10_000)
+    keys, copies = 8, 8
+
+    def debit(index):
+        return services.wallet_debit(org=org, amount=25, idempotency_key=f"dup-{index % keys}")
+
+    with WalletWatch(org) as watch:
+        outcomes = run_together(keys * copies, debit, in_transaction=in_transaction)
+
+    assert all(isinstance(result, services.LedgerResult) for result in outcomes), outcomes
+    for key in range(keys):
+        results = outcomes[key::keys]
+        assert len({result.entry.pk for result in results}) == 1
+        assert sorted(result.replayed for result in results) == [False] + [True] * (copies - 1)
+    assert balance_of(org) == 10_000 - keys * 25 == ledger_sum(org)
+    assert TokenLedgerEntry.objects.for_org(org).count() == 1 + keys
+    watch.assert_never_wrong()
+    assert_chain_is_unbroken(org)
+    assert_ledger_verifies("acme")
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_key_raced_for_two_amounts_charges_one_and_refuses_the_other_as_reused(org):
+    fund(org, 1000)
+
+    def debit(index):
+        return services.wallet_debit(org=org, amount=10 if index % 2 else 20,
+                                     idempotency_key="contested")
+
+    outcomes = run_together(16, debit)
+
+    (entry,) = TokenLedgerEntry.objects.for_org(org).filter(idempotency_key="contested")
+    winners = [r for r in outcomes if isinstance(r, services.LedgerResult)]
+    losers = [r for r in outcomes if isinstance(r, IdempotencyKeyReused)]
+    assert len(winners) == len(losers) == 8, outcomes
+    assert {r.entry.pk for r in winners} == {entry.pk}
+    assert sum(not r.replayed for r in winners) == 1
+    assert balance_of(org) == 1000 + entry.delta == ledger_sum(org)
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_credits_and_debits_interleaved_keep_balance_equal_to_the_ledger(org):
+    services.wallet_ensure(org)
+    threads, rounds, credit, debit = 32, 20, 7, 5
+
+    def work(index):
+        paid = refused = 0
+        for step in range(rounds):
+            key = f"t{index}-{step}"
+            if index % 2:
+                services.wallet_credit(org=org, amount=credit, reason=LedgerReason.ADJUSTMENT,
+                                       idempotency_key=key)
+                continue
+            try:
+                services.wallet_debit(org=org, amount=debit, idempotency_key=key)
+                paid += 1
+            except InsufficientTokens as error:
+                assert error.balance < debit
+                refused += 1
+        return paid, refused
+
+    with WalletWatch(org) as watch:
+        outcomes = run_together(threads, work)
+
+    assert [result for result in outcomes if not isinstance(result, tuple)] == []
+    debits_paid = sum(paid for paid, _ in outcomes)
+    assert sum(paid + refused for paid, refused in outcomes) == threads // 2 * rounds
+    expected = threads // 2 * rounds * credit - debits_paid * debit
+    assert balance_of(org) == expected == ledger_sum(org)
+    assert TokenLedgerEntry.objects.for_org(org).count() == threads // 2 * rounds + debits_paid
+    watch.assert_never_wrong()
+    assert_chain_is_unbroken(org)
+    assert_ledger_verifies("acme")
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+@CALLERS
+def test_duplicates_of_one_key_on_a_wallet_affording_one_all_get_its_entry_none_is_refused(
+    org, in_transaction,
+):
+    """The copy that loses the race finds the wallet empty, but its key was paid for: it gets
+    the first result, not a 402."""
+    fund(org, 10)
+
+    outcomes = run_together(16, lambda index: services.wallet_debit(
+        org=org, amount=10, idempotency_key="the-only-one"), in_transaction=in_transaction)
+
+    assert [result for result in outcomes if not isinstance(result, services.LedgerResult)] == []
+    assert len({result.entry.pk for result in outcomes}) == 1
+    assert sum(not result.replayed for result in outcomes) == 1
+    assert balance_of(org) == 0 == ledger_sum(org)
