@@ -6,13 +6,10 @@ from leads.services.config import (
     routing_pool_member_add,
     routing_pool_member_remove,
 )
-from leads.services.intake import (
-    IntakeResult,
-    LeadInput,
+from leads.services.intake import IntakeResult, LeadInput, lead_input_check, lead_intake
+from leads.services.lifecycle import (
     allowed_status_changes,
     lead_analysis_record,
-    lead_input_check,
-    lead_intake,
     lead_mark_first_response,
     lead_message_record,
     lead_update,

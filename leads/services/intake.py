@@ -1,5 +1,5 @@
-"""Leads coming in, and changing: intake with verification and dedupe, edits and status,
-the first response, message activity and the NLU's reading."""
+"""Leads coming in: validation, verification, dedupe and merge, scoring, routing and the SLA
+clock, in one transaction."""
 
 import re
 from dataclasses import dataclass, fields, replace
@@ -10,19 +10,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flexoraa.errors import Conflict, NotFound, ValidationFailed
+from flexoraa.errors import Conflict, ValidationFailed
 from flexoraa.models import Organization
 from flexoraa.services import audit_event_record
 from leads import selectors
-from leads.errors import InvalidContact, StatusChangeRefused
+from leads.errors import InvalidContact
 from leads.models import (
-    OPEN_STATUSES,
     Authority,
-    Intent,
     Lead,
     LeadEvent,
     Source,
-    Status,
     Timeline,
     VerificationStatus,
 )
@@ -68,7 +65,7 @@ class IntakeResult:
 TEXT_FIELDS = ("name", "phone", "email", "need", "budget_currency")
 
 
-def _qualification_problems(values: dict) -> dict[str, str]:
+def qualification_problems(values: dict) -> dict[str, str]:
     problems = {}
     for field in TEXT_FIELDS:
         value = values.get(field)
@@ -101,12 +98,12 @@ def _qualification_problems(values: dict) -> dict[str, str]:
     return problems
 
 
-def _refuse(problems: dict[str, str], error=ValidationFailed):
+def refuse(problems: dict[str, str], error=ValidationFailed):
     field, reason = next(iter(problems.items()))
     raise error(f"{field}: {reason}", fields={name: [text] for name, text in problems.items()})
 
 
-def _verification_status(stored: dict) -> str:
+def verification_status(stored: dict) -> str:
     checks = [stored[key]["ok"] for key in ("phone", "email") if key in stored]
     if not checks or not any(checks):
         return VerificationStatus.FAILED
@@ -129,7 +126,7 @@ def lead_input_check(*, org: Organization, data: LeadInput) -> tuple[LeadInput, 
     """Validate an intake without writing. Raises ``InvalidContact`` for a phone or email that
     cannot be real and ``ValidationFailed`` for other fields, naming each field and why."""
     data = _normalized(data)
-    problems = _qualification_problems({f.name: getattr(data, f.name) for f in fields(data)})
+    problems = qualification_problems({f.name: getattr(data, f.name) for f in fields(data)})
     checked = None
     if not {"phone", "email"} & set(problems):
         checked = contact_check(phone=data.phone, email=data.email, region=org.country or "IN")
@@ -137,7 +134,7 @@ def lead_input_check(*, org: Organization, data: LeadInput) -> tuple[LeadInput, 
         problems = {**checked.problems, **problems}
     if problems:
         only_contacts = checked is not None and set(problems) == set(checked.problems)
-        _refuse(problems, InvalidContact if only_contacts else ValidationFailed)
+        refuse(problems, InvalidContact if only_contacts else ValidationFailed)
     if data.budget_amount is not None:
         data = replace(data, budget_amount=Decimal(str(data.budget_amount)))
     return data, checked
@@ -156,7 +153,7 @@ def lead_intake(
     timeline). Raises ``InvalidContact`` / ``ValidationFailed`` naming the field.
     """
     if source not in Source.values:
-        _refuse({"source": f"Unknown source '{source}'; choose one of {', '.join(Source.values)}."})
+        refuse({"source": f"Unknown source '{source}'; choose one of {', '.join(Source.values)}."})
     data, checked = lead_input_check(org=org, data=data)
     for _attempt in range(3):
         try:
@@ -193,7 +190,7 @@ def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, ac
         organization=org, name=data.name, phone=phone, email=email, source=source,
         need=data.need, budget_amount=data.budget_amount, budget_currency=data.budget_currency,
         authority=data.authority, timeline=data.timeline, verification=verification,
-        verification_status=_verification_status(verification),
+        verification_status=verification_status(verification),
     )
     result = score_apply(lead, lead_settings)
     clock = BusinessClock(org, lead_settings)
@@ -264,10 +261,10 @@ def _merge(*, org, lead: Lead, others: list[Lead], data: LeadInput, phone: str, 
             notes.setdefault("not_applied", []).append(field)
     if "phone" in changed or "email" in changed:
         lead.verification = verification
-        lead.verification_status = _verification_status(verification)
+        lead.verification_status = verification_status(verification)
         changed += ["verification", "verification_status"]
     now = timezone.now()
-    changed += _rescore(org, lead, now) if set(changed) & set(QUALIFICATION_FIELDS) else []
+    changed += rescore(org, lead, now) if set(changed) & set(QUALIFICATION_FIELDS) else []
     if changed:
         lead.save(update_fields=sorted({*changed, "updated_at"}))
     by = actor_membership(org, actor)
@@ -281,7 +278,7 @@ def _merge(*, org, lead: Lead, others: list[Lead], data: LeadInput, phone: str, 
     return lead
 
 
-def _rescore(org: Organization, lead: Lead, now: datetime) -> list[str]:
+def rescore(org: Organization, lead: Lead, now: datetime) -> list[str]:
     """Score again; a lead that turned hotter before its first response gets the faster target
     from now on. Returns the fields it changed."""
     lead_settings = selectors.lead_settings_for(org)
@@ -299,222 +296,3 @@ def _rescore(org: Organization, lead: Lead, now: datetime) -> list[str]:
                        data={"score": result.total, "tier": result.tier,
                              "was": {"score": old_score, "tier": old_tier}}).save()
     return changed
-
-
-# Where a status may go by hand. Opting out and anonymizing have their own use cases.
-STATUS_FLOW = {
-    Status.NEW: {Status.QUALIFYING, Status.QUALIFIED, Status.WON, Status.LOST},
-    Status.QUALIFYING: {Status.QUALIFIED, Status.WON, Status.LOST},
-    Status.QUALIFIED: {Status.QUALIFYING, Status.WON, Status.LOST},
-    Status.LOST: {Status.QUALIFYING},
-    Status.WON: set(),
-    Status.OPTED_OUT: set(),
-    Status.ANONYMIZED: set(),
-}
-
-
-def allowed_status_changes(lead: Lead) -> list[str]:
-    """The statuses a person may move this lead to, in the order of the flow."""
-    return [value for value in Status.values if value in STATUS_FLOW[lead.status]]
-
-
-EDITABLE_FIELDS = frozenset({"name", "phone", "email", "status", *QUALIFICATION_FIELDS})
-
-
-def lead_update(*, org: Organization, lead: Lead, actor, **changes) -> Lead:
-    """Edit a lead's details, qualification or status; the owner's edit counts as acting on
-    it (leakage stops). Rescoring follows a change of qualification.
-
-    Raises ``ValidationFailed`` for an unknown field or value, ``InvalidContact`` for a bad
-    phone or email, ``Conflict`` when another lead has that phone or email, and
-    ``StatusChangeRefused`` for a status the lead cannot move to.
-    """
-    unknown = set(changes) - EDITABLE_FIELDS
-    if unknown:
-        _refuse({name: "This field cannot be changed here." for name in sorted(unknown)})
-    if lead.organization_id != org.pk:
-        raise NotFound("No such lead.")
-    if "budget_currency" in changes:
-        changes["budget_currency"] = (changes["budget_currency"] or "").strip().upper()
-    elif changes.get("budget_amount") not in (None, "") and lead.budget_currency:
-        changes["budget_currency"] = lead.budget_currency  # a new amount in the same currency
-    problems = _qualification_problems(changes)
-    if "status" in changes and changes["status"] not in Status.values:
-        problems["status"] = (f"Unknown status '{changes['status']}'; choose one of "
-                              f"{', '.join(Status.values)}.")
-    if problems:
-        _refuse(problems)
-    contact = {k: (changes[k] or "").strip() for k in ("phone", "email") if k in changes}
-    checked = contact_check(**contact, region=org.country or "IN") if any(
-        contact.values()) else None
-    if checked is not None:
-        bad = {k: v for k, v in checked.problems.items() if contact.get(k)}
-        if bad:
-            _refuse(bad, InvalidContact)
-        if checked.phone:
-            changes["phone"] = checked.phone.e164
-        if checked.email:
-            changes["email"] = checked.email.address
-    if changes.get("budget_amount") not in (None, ""):
-        changes["budget_amount"] = Decimal(str(changes["budget_amount"]))
-
-    with transaction.atomic():
-        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
-        now = timezone.now()
-        by = actor_membership(org, actor)
-        changes = {k: v for k, v in changes.items() if getattr(lead, k) != v}
-        new_status = changes.get("status")
-        if new_status is not None and new_status not in STATUS_FLOW[lead.status]:
-            allowed = ", ".join(Status(value).label.lower()
-                                for value in allowed_status_changes(lead))
-            raise StatusChangeRefused(
-                f"A {lead.get_status_display().lower()} lead cannot become "
-                f"{Status(new_status).label.lower()}; it can become "
-                f"{allowed or 'nothing else (it is final)'}.",
-                fields={"status": ["Not allowed from the current status."]},
-            )
-        for field in ("phone", "email"):
-            value = changes.get(field)
-            if value and Lead.objects.for_org(org).filter(**{field: value}).exclude(
-                pk=lead.pk
-            ).exists():
-                raise Conflict(f"Another lead already has this {field}.",
-                               fields={field: [f"Another lead already has this {field}."]})
-        updated = set(changes)
-        for field, value in changes.items():
-            setattr(lead, field, value)
-        if "phone" in changes or "email" in changes:
-            verification = dict(lead.verification or {})
-            for field, value in (("phone", lead.phone), ("email", lead.email)):
-                if field in changes:
-                    if value:
-                        verification[field] = checked.as_stored()[field]
-                    else:
-                        verification.pop(field, None)
-            lead.verification = verification
-            lead.verification_status = _verification_status(verification)
-            updated |= {"verification", "verification_status"}
-        if new_status is not None:
-            updated |= _status_effects(lead)
-            timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.STATUS, at=now, actor=by,
-                           data={"to": new_status}).save()
-        if set(changes) & set(QUALIFICATION_FIELDS):
-            updated |= set(_rescore(org, lead, now))
-        if by is not None and by.pk == lead.owner_id and lead.leak_due_at is not None:
-            lead.leak_due_at = None  # the owner is working it
-            updated.add("leak_due_at")
-        if not updated:
-            return lead
-        lead.save(update_fields=sorted(updated | {"updated_at"}))
-        details = sorted(set(changes) - {"status"})
-        if details:
-            timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.UPDATED, at=now, actor=by,
-                           data={"fields": details}).save()
-        audit_event_record(org=org, actor=audit_actor(actor), action="lead.updated",
-                           target=lead, data={"fields": sorted(changes)})
-    return lead
-
-
-def _status_effects(lead: Lead) -> set[str]:
-    """A closed lead leaves the SLA and leakage watches; a reopened one does not rejoin them."""
-    if lead.status in OPEN_STATUSES:
-        return set()
-    lead.leak_due_at = None
-    touched = {"leak_due_at"}
-    if lead.first_response_at is None:
-        lead.first_response_due_at = None
-        touched.add("first_response_due_at")
-    return touched
-
-
-def lead_mark_first_response(
-    *, org: Organization, lead: Lead, at: datetime | None = None, actor=None
-) -> Lead:
-    """Record the first reply to the lead (the inbox calls this when an SDR replies). Later
-    calls change nothing. Stops the leakage clock. Raises ``NotFound`` across tenants."""
-    if lead.organization_id != org.pk:
-        raise NotFound("No such lead.")
-    at = at or timezone.now()
-    with transaction.atomic():
-        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
-        if lead.first_response_at is not None:
-            return lead
-        lead.first_response_at = at
-        lead.leak_due_at = None
-        lead.last_outbound_at = max(filter(None, (lead.last_outbound_at, at)))
-        lead.save(update_fields=["first_response_at", "leak_due_at", "last_outbound_at",
-                                 "updated_at"])
-        # A closed lead has no target any more: its reply neither met nor missed one.
-        met = None if lead.first_response_due_at is None else at <= lead.first_response_due_at
-        timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.FIRST_RESPONSE, at=at,
-                       actor=actor_membership(org, actor),
-                       data={"met_sla": met}).save()
-        audit_event_record(org=org, actor=audit_actor(actor), action="lead.first_response",
-                           target=lead, data={"met_sla": met})
-    return lead
-
-
-def lead_message_record(
-    *, org: Organization, lead: Lead, direction: str, at: datetime
-) -> Lead:
-    """Keep engagement up to date as messages pass (``direction`` is "inbound" or
-    "outbound"); an inbound message rescores the lead. Raises ``ValidationFailed``."""
-    if direction not in ("inbound", "outbound"):
-        _refuse({"direction": "Say 'inbound' or 'outbound'."})
-    if lead.organization_id != org.pk:
-        raise NotFound("No such lead.")
-    with transaction.atomic():
-        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
-        if direction == "outbound":
-            if lead.last_outbound_at is None or at > lead.last_outbound_at:
-                lead.last_outbound_at = at
-                lead.save(update_fields=["last_outbound_at", "updated_at"])
-            return lead
-        lead.inbound_count += 1
-        updated = {"inbound_count", "last_inbound_at"}
-        if lead.last_outbound_at is not None and (
-            lead.last_inbound_at is None or lead.last_inbound_at <= lead.last_outbound_at
-        ) and at >= lead.last_outbound_at:
-            lead.last_reply_seconds = int((at - lead.last_outbound_at).total_seconds())
-            updated.add("last_reply_seconds")
-        if lead.last_inbound_at is None or at > lead.last_inbound_at:
-            lead.last_inbound_at = at
-        updated |= set(_rescore(org, lead, timezone.now()))
-        lead.save(update_fields=sorted(updated | {"updated_at"}))
-    return lead
-
-
-def lead_analysis_record(
-    *, org: Organization, lead: Lead, intent: str, confidence: float | None = None,
-    budget_amount: Decimal | None = None, budget_currency: str = "",
-) -> Lead:
-    """Take the NLU's reading of the lead's messages (intent, and a budget when it found one)
-    and rescore. Raises ``ValidationFailed`` for an unknown intent or a bad budget."""
-    problems = {}
-    if intent not in Intent.values or not intent:
-        problems["intent"] = "Say high, medium or low."
-    if confidence is not None and not 0 <= confidence <= 1:
-        problems["confidence"] = "Give a confidence from 0 to 1."
-    if budget_amount is not None:
-        problems.update(_qualification_problems(
-            {"budget_amount": budget_amount, "budget_currency": budget_currency.upper()}
-        ))
-    if problems:
-        _refuse(problems)
-    if lead.organization_id != org.pk:
-        raise NotFound("No such lead.")
-    with transaction.atomic():
-        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
-        lead.intent, lead.intent_confidence = intent, confidence
-        updated = {"intent", "intent_confidence"}
-        if budget_amount is not None:
-            lead.budget_amount = Decimal(str(budget_amount))
-            lead.budget_currency = budget_currency.upper()
-            updated |= {"budget_amount", "budget_currency"}
-        now = timezone.now()
-        updated |= set(_rescore(org, lead, now))
-        lead.save(update_fields=sorted(updated | {"updated_at"}))
-        timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.ANALYSED, at=now,
-                       data={"intent": intent, "confidence": confidence,
-                             "budget_found": budget_amount is not None}).save()
-    return lead

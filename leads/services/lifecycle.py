@@ -1,0 +1,251 @@
+"""A lead's life after intake: edits and status, the first response, message activity and the
+NLU's reading, each rescoring when it changes what the score reads."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from flexoraa.errors import Conflict, NotFound
+from flexoraa.models import Organization
+from flexoraa.services import audit_event_record
+from leads.errors import InvalidContact, StatusChangeRefused
+from leads.models import (
+    OPEN_STATUSES,
+    Intent,
+    Lead,
+    LeadEvent,
+    Status,
+)
+from leads.services.common import (
+    actor_membership,
+    audit_actor,
+    timeline_event,
+)
+from leads.services.intake import (
+    QUALIFICATION_FIELDS,
+    qualification_problems,
+    refuse,
+    rescore,
+    verification_status,
+)
+from leads.verification import contact_check
+
+# Where a status may go by hand. Opting out and anonymizing have their own use cases.
+STATUS_FLOW = {
+    Status.NEW: {Status.QUALIFYING, Status.QUALIFIED, Status.WON, Status.LOST},
+    Status.QUALIFYING: {Status.QUALIFIED, Status.WON, Status.LOST},
+    Status.QUALIFIED: {Status.QUALIFYING, Status.WON, Status.LOST},
+    Status.LOST: {Status.QUALIFYING},
+    Status.WON: set(),
+    Status.OPTED_OUT: set(),
+    Status.ANONYMIZED: set(),
+}
+
+
+def allowed_status_changes(lead: Lead) -> list[str]:
+    """The statuses a person may move this lead to, in the order of the flow."""
+    return [value for value in Status.values if value in STATUS_FLOW[lead.status]]
+
+
+EDITABLE_FIELDS = frozenset({"name", "phone", "email", "status", *QUALIFICATION_FIELDS})
+
+
+def lead_update(*, org: Organization, lead: Lead, actor, **changes) -> Lead:
+    """Edit a lead's details, qualification or status; the owner's edit counts as acting on
+    it (leakage stops). Rescoring follows a change of qualification.
+
+    Raises ``ValidationFailed`` for an unknown field or value, ``InvalidContact`` for a bad
+    phone or email, ``Conflict`` when another lead has that phone or email, and
+    ``StatusChangeRefused`` for a status the lead cannot move to.
+    """
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        refuse({name: "This field cannot be changed here." for name in sorted(unknown)})
+    if lead.organization_id != org.pk:
+        raise NotFound("No such lead.")
+    if "budget_currency" in changes:
+        changes["budget_currency"] = (changes["budget_currency"] or "").strip().upper()
+    elif changes.get("budget_amount") not in (None, "") and lead.budget_currency:
+        changes["budget_currency"] = lead.budget_currency  # a new amount in the same currency
+    problems = qualification_problems(changes)
+    if "status" in changes and changes["status"] not in Status.values:
+        problems["status"] = (f"Unknown status '{changes['status']}'; choose one of "
+                              f"{', '.join(Status.values)}.")
+    if problems:
+        refuse(problems)
+    contact = {k: (changes[k] or "").strip() for k in ("phone", "email") if k in changes}
+    checked = contact_check(**contact, region=org.country or "IN") if any(
+        contact.values()) else None
+    if checked is not None:
+        bad = {k: v for k, v in checked.problems.items() if contact.get(k)}
+        if bad:
+            refuse(bad, InvalidContact)
+        if checked.phone:
+            changes["phone"] = checked.phone.e164
+        if checked.email:
+            changes["email"] = checked.email.address
+    if changes.get("budget_amount") not in (None, ""):
+        changes["budget_amount"] = Decimal(str(changes["budget_amount"]))
+
+    with transaction.atomic():
+        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
+        now = timezone.now()
+        by = actor_membership(org, actor)
+        changes = {k: v for k, v in changes.items() if getattr(lead, k) != v}
+        new_status = changes.get("status")
+        if new_status is not None and new_status not in STATUS_FLOW[lead.status]:
+            allowed = ", ".join(Status(value).label.lower()
+                                for value in allowed_status_changes(lead))
+            raise StatusChangeRefused(
+                f"A {lead.get_status_display().lower()} lead cannot become "
+                f"{Status(new_status).label.lower()}; it can become "
+                f"{allowed or 'nothing else (it is final)'}.",
+                fields={"status": ["Not allowed from the current status."]},
+            )
+        for field in ("phone", "email"):
+            value = changes.get(field)
+            if value and Lead.objects.for_org(org).filter(**{field: value}).exclude(
+                pk=lead.pk
+            ).exists():
+                raise Conflict(f"Another lead already has this {field}.",
+                               fields={field: [f"Another lead already has this {field}."]})
+        updated = set(changes)
+        for field, value in changes.items():
+            setattr(lead, field, value)
+        if "phone" in changes or "email" in changes:
+            verification = dict(lead.verification or {})
+            for field, value in (("phone", lead.phone), ("email", lead.email)):
+                if field in changes:
+                    if value:
+                        verification[field] = checked.as_stored()[field]
+                    else:
+                        verification.pop(field, None)
+            lead.verification = verification
+            lead.verification_status = verification_status(verification)
+            updated |= {"verification", "verification_status"}
+        if new_status is not None:
+            updated |= _status_effects(lead)
+            timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.STATUS, at=now, actor=by,
+                           data={"to": new_status}).save()
+        if set(changes) & set(QUALIFICATION_FIELDS):
+            updated |= set(rescore(org, lead, now))
+        if by is not None and by.pk == lead.owner_id and lead.leak_due_at is not None:
+            lead.leak_due_at = None  # the owner is working it
+            updated.add("leak_due_at")
+        if not updated:
+            return lead
+        lead.save(update_fields=sorted(updated | {"updated_at"}))
+        details = sorted(set(changes) - {"status"})
+        if details:
+            timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.UPDATED, at=now, actor=by,
+                           data={"fields": details}).save()
+        audit_event_record(org=org, actor=audit_actor(actor), action="lead.updated",
+                           target=lead, data={"fields": sorted(changes)})
+    return lead
+
+
+def _status_effects(lead: Lead) -> set[str]:
+    """A closed lead leaves the SLA and leakage watches; a reopened one does not rejoin them."""
+    if lead.status in OPEN_STATUSES:
+        return set()
+    lead.leak_due_at = None
+    touched = {"leak_due_at"}
+    if lead.first_response_at is None:
+        lead.first_response_due_at = None
+        touched.add("first_response_due_at")
+    return touched
+
+
+def lead_mark_first_response(
+    *, org: Organization, lead: Lead, at: datetime | None = None, actor=None
+) -> Lead:
+    """Record the first reply to the lead (the inbox calls this when an SDR replies). Later
+    calls change nothing. Stops the leakage clock. Raises ``NotFound`` across tenants."""
+    if lead.organization_id != org.pk:
+        raise NotFound("No such lead.")
+    at = at or timezone.now()
+    with transaction.atomic():
+        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
+        if lead.first_response_at is not None:
+            return lead
+        lead.first_response_at = at
+        lead.leak_due_at = None
+        lead.last_outbound_at = max(filter(None, (lead.last_outbound_at, at)))
+        lead.save(update_fields=["first_response_at", "leak_due_at", "last_outbound_at",
+                                 "updated_at"])
+        # A closed lead has no target any more: its reply neither met nor missed one.
+        met = None if lead.first_response_due_at is None else at <= lead.first_response_due_at
+        timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.FIRST_RESPONSE, at=at,
+                       actor=actor_membership(org, actor),
+                       data={"met_sla": met}).save()
+        audit_event_record(org=org, actor=audit_actor(actor), action="lead.first_response",
+                           target=lead, data={"met_sla": met})
+    return lead
+
+
+def lead_message_record(
+    *, org: Organization, lead: Lead, direction: str, at: datetime
+) -> Lead:
+    """Keep engagement up to date as messages pass (``direction`` is "inbound" or
+    "outbound"); an inbound message rescores the lead. Raises ``ValidationFailed``."""
+    if direction not in ("inbound", "outbound"):
+        refuse({"direction": "Say 'inbound' or 'outbound'."})
+    if lead.organization_id != org.pk:
+        raise NotFound("No such lead.")
+    with transaction.atomic():
+        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
+        if direction == "outbound":
+            if lead.last_outbound_at is None or at > lead.last_outbound_at:
+                lead.last_outbound_at = at
+                lead.save(update_fields=["last_outbound_at", "updated_at"])
+            return lead
+        lead.inbound_count += 1
+        updated = {"inbound_count", "last_inbound_at"}
+        if lead.last_outbound_at is not None and (
+            lead.last_inbound_at is None or lead.last_inbound_at <= lead.last_outbound_at
+        ) and at >= lead.last_outbound_at:
+            lead.last_reply_seconds = int((at - lead.last_outbound_at).total_seconds())
+            updated.add("last_reply_seconds")
+        if lead.last_inbound_at is None or at > lead.last_inbound_at:
+            lead.last_inbound_at = at
+        updated |= set(rescore(org, lead, timezone.now()))
+        lead.save(update_fields=sorted(updated | {"updated_at"}))
+    return lead
+
+
+def lead_analysis_record(
+    *, org: Organization, lead: Lead, intent: str, confidence: float | None = None,
+    budget_amount: Decimal | None = None, budget_currency: str = "",
+) -> Lead:
+    """Take the NLU's reading of the lead's messages (intent, and a budget when it found one)
+    and rescore. Raises ``ValidationFailed`` for an unknown intent or a bad budget."""
+    problems = {}
+    if intent not in Intent.values or not intent:
+        problems["intent"] = "Say high, medium or low."
+    if confidence is not None and not 0 <= confidence <= 1:
+        problems["confidence"] = "Give a confidence from 0 to 1."
+    if budget_amount is not None:
+        problems.update(qualification_problems(
+            {"budget_amount": budget_amount, "budget_currency": budget_currency.upper()}
+        ))
+    if problems:
+        refuse(problems)
+    if lead.organization_id != org.pk:
+        raise NotFound("No such lead.")
+    with transaction.atomic():
+        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
+        lead.intent, lead.intent_confidence = intent, confidence
+        updated = {"intent", "intent_confidence"}
+        if budget_amount is not None:
+            lead.budget_amount = Decimal(str(budget_amount))
+            lead.budget_currency = budget_currency.upper()
+            updated |= {"budget_amount", "budget_currency"}
+        now = timezone.now()
+        updated |= set(rescore(org, lead, now))
+        lead.save(update_fields=sorted(updated | {"updated_at"}))
+        timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.ANALYSED, at=now,
+                       data={"intent": intent, "confidence": confidence,
+                             "budget_found": budget_amount is not None}).save()
+    return lead
