@@ -1,0 +1,19 @@
+"""What the wallet tests share: funding a wallet and reading its balance and ledger."""
+
+from django.db.models import Sum
+
+from billing import services
+from billing.models import LedgerReason, TokenLedgerEntry, TokenWallet
+
+
+def fund(org, amount: int, key: str = "fund") -> None:
+    services.wallet_credit(org=org, amount=amount, reason=LedgerReason.PURCHASE,
+                           idempotency_key=key, reference="pay_test")
+
+
+def balance_of(org) -> int:
+    return TokenWallet.objects.for_org(org).values_list("balance", flat=True).get()
+
+
+def ledger_sum(org) -> int:
+    return TokenLedgerEntry.objects.for_org(org).aggregate(total=Sum("delta"))["total"] or 0
