@@ -20,13 +20,11 @@ Tests can also drive it in Python (``order_create``, ``payment_create``, ``refun
 ``events_take``) and pause webhook delivery to choose when the app receives them.
 """
 
-import base64
 import hashlib
 import hmac
 import json
 import logging
 import queue
-import re
 import secrets
 import string
 import threading
@@ -416,113 +414,6 @@ class RazorpaySandbox:
 
     def handle(self, method: str, path: str, headers: dict, body: bytes) -> SandboxResponse:
         """Answer one HTTP request. ``headers`` have lower-case names."""
-        if method == "OPTIONS":
-            return SandboxResponse(204, b"")
-        if path == "/v1/checkout.js" and method == "GET":
-            return SandboxResponse(200, CHECKOUT_JS.read_bytes(),
-                                   "application/javascript; charset=utf-8")
-        try:
-            if path.startswith("/v1/"):
-                self._authenticate(headers)
-                self._trouble()
-                return SandboxResponse.json(self._api(method, path, self._json(body)))
-            if path.startswith("/sandbox/"):
-                return self._control(method, path, headers, body)
-        except RazorpayError as error:
-            return SandboxResponse.json(error.body(), status=error.status)
-        return SandboxResponse.json(RazorpayError("The requested URL was not found on the "
-                                                  "server.", status=404).body(), status=404)
+        from flexoraa.sandbox import razorpay_http
 
-    def _authenticate(self, headers: dict) -> None:
-        expected = "Basic " + base64.b64encode(
-            f"{self.key_id}:{self.key_secret}".encode()).decode()
-        if not hmac.compare_digest(headers.get("authorization", "").encode(), expected.encode()):
-            raise RazorpayError("Authentication failed", status=401)
-
-    def _trouble(self) -> None:
-        with self._lock:
-            delay = self._delays.pop(0) if self._delays else 0
-            failure = self._failures.pop(0) if self._failures else None
-        if delay:
-            time.sleep(delay)
-        if failure is not None:
-            raise failure
-
-    @staticmethod
-    def _json(body: bytes) -> dict:
-        if not body:
-            return {}
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise RazorpayError("The request body is not valid JSON.") from exc
-        if not isinstance(data, dict):
-            raise RazorpayError("The request body must be a JSON object.")
-        return data
-
-    def _api(self, method: str, path: str, data: dict) -> dict:
-        if (method, path) == ("POST", "/v1/orders"):
-            return self.order_create(amount=data.get("amount"), currency=data.get("currency"),
-                                     receipt=data.get("receipt"), notes=data.get("notes"))
-        match = re.fullmatch(r"/v1/orders/(order_\w+)(/payments)?", path)
-        if match and method == "GET":
-            order = self.order_fetch(match[1])
-            if not match[2]:
-                return order
-            with self._lock:
-                items = [dict(p) for p in self.payments.values() if p["order_id"] == order["id"]]
-            return {"entity": "collection", "count": len(items), "items": items}
-        match = re.fullmatch(r"/v1/payments/(pay_\w+)(/capture|/refund)?", path)
-        if match and method == "GET" and not match[2]:
-            return self.payment_fetch(match[1])
-        if match and method == "POST" and match[2] == "/capture":
-            return self.payment_capture(match[1], amount=data.get("amount"),
-                                        currency=data.get("currency"))
-        if match and method == "POST" and match[2] == "/refund":
-            return self.refund_create(match[1], amount=data.get("amount"))
-        if match or path.startswith(("/v1/orders", "/v1/payments")):
-            raise RazorpayError("The id provided does not exist", field="id")
-        raise RazorpayError("The requested URL was not found on the server.", status=404)
-
-    def _control(self, method: str, path: str, headers: dict, body: bytes) -> SandboxResponse:
-        if (method, path) == ("POST", "/sandbox/checkout/pay"):
-            return self._checkout_pay(self._json(body))
-        if (method, path) == ("POST", "/sandbox/payments"):
-            self._authenticate(headers)
-            data = self._json(body)
-            payment = self.payment_create(
-                str(data.get("order_id") or ""), status=data.get("status", "captured"),
-                amount=data.get("amount"), currency=data.get("currency"),
-            )
-            return SandboxResponse.json({
-                "payment": payment,
-                "razorpay_signature": self.checkout_signature(payment["order_id"],
-                                                              payment["id"]),
-            })
-        if (method, path) == ("GET", "/sandbox/events"):
-            with self._lock:
-                return SandboxResponse.json({
-                    "events": [{"event_id": e.event_id, "event": e.event_type}
-                               for e in self.events],
-                    "deliveries": list(self.deliveries),
-                })
-        raise RazorpayError("The requested URL was not found on the server.", status=404)
-
-    def _checkout_pay(self, data: dict) -> SandboxResponse:
-        """What Checkout does when the payer presses Pay (or Fail): the sandbox makes the
-        payment and signs the answer; the page computes nothing."""
-        if not hmac.compare_digest(str(data.get("key", "")).encode(), self.key_id.encode()):
-            raise RazorpayError("The api key provided is invalid", status=401)
-        outcome = "failed" if data.get("outcome") == "failed" else "captured"
-        payment = self.payment_create(str(data.get("order_id") or ""), status=outcome)
-        if outcome == "failed":
-            return SandboxResponse.json({"error": {
-                "code": payment["error_code"], "description": payment["error_description"],
-                "source": payment["error_source"], "step": payment["error_step"],
-                "reason": payment["error_reason"],
-                "metadata": {"order_id": payment["order_id"], "payment_id": payment["id"]},
-            }})
-        return SandboxResponse.json({
-            "razorpay_payment_id": payment["id"], "razorpay_order_id": payment["order_id"],
-            "razorpay_signature": self.checkout_signature(payment["order_id"], payment["id"]),
-        })
+        return razorpay_http.handle(self, method, path, headers, body)
