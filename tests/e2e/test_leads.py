@@ -13,7 +13,7 @@ from leads import services
 from leads.models import Lead, SlaBreach, Status
 from tests.e2e.test_dashboard import signed_in
 from tests.factories import UserFactory, make_membership
-from tests.leads.test_pages import HOT, WARM, lead_of
+from tests.leads.pages_support import HOT, WARM, lead_of
 
 
 def htmx_get(url_part):
