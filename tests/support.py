@@ -1,6 +1,7 @@
 """Helpers shared by tests (fixtures live in tests/conftest.py)."""
 
 import os
+import threading
 
 import pytest
 
@@ -38,3 +39,38 @@ def assert_error_shape(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert error["code"] == code, error
     return error
+
+
+def run_together(count: int, work, *, in_transaction: bool = False) -> list:
+    """Runs ``work(index)`` in ``count`` threads released at once by a barrier, each on its own
+    database connection (and inside a transaction of its own when ``in_transaction``, as a
+    caller's use case would); returns each index's result or the exception it raised."""
+    from django.db import connections, transaction
+
+    barrier = threading.Barrier(count)
+    outcomes: list = [None] * count
+
+    def run(index):
+        try:
+            barrier.wait()
+            if in_transaction:
+                with transaction.atomic():
+                    outcomes[index] = work(index)
+            else:
+                outcomes[index] = work(index)
+        except Exception as exc:  # kept and asserted by the test
+            outcomes[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return outcomes
+
+
+def errors_of(outcomes: list) -> list:
+    return [outcome for outcome in outcomes if isinstance(outcome, Exception)]

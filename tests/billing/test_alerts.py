@@ -1,10 +1,8 @@
 """Low-balance alerts: told once per crossing to owners and managers, re-armed when the balance
 recovers or the threshold moves, run hourly under the job lease."""
 
-import threading
 
 import pytest
-from django.db import connections
 
 from billing import services, tasks
 from billing.models import LedgerReason, TokenWallet
@@ -14,7 +12,7 @@ from flexoraa.errors import ValidationFailed
 from flexoraa.models import AuditEvent, JobLease, JobRun, Role
 from flexoraa.selectors import audit_chain_first_break
 from tests.factories import make_membership
-from tests.support import needs_postgres
+from tests.support import errors_of, needs_postgres, run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -238,24 +236,9 @@ def test_the_alert_task_skips_while_another_run_holds_the_lease(org, manager, ou
 @pytest.mark.django_db(transaction=True)
 def test_alert_runs_at_once_tell_each_crossing_once(org, manager, outbox):
     at_90_below_100(org)
-    barrier = threading.Barrier(4)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait()
-            # Bypass the job lease: the row claim alone must keep the alert single.
-            results.append(services.low_balance_alerts_send())
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # Bypass the job lease: the row claim alone must keep the alert single.
+    results = run_together(4, lambda _: services.low_balance_alerts_send())
+    errors = errors_of(results)
     assert errors == []
     assert sum(result["alerted"] for result in results) == 1
     assert len(outbox) == 1

@@ -11,16 +11,14 @@ import requests
 from django.conf import settings
 
 from billing import services
-from billing.models import Payment, PaymentStatus, TokenLedgerEntry, TokenWallet
+from billing.models import Payment, PaymentStatus, TokenLedgerEntry
 from flexoraa.models import Role
 from tests.billing.razorpay_support import make_package
+from tests.billing.wallet_support import balance_of
 from tests.factories import make_membership
 
 pytestmark = pytest.mark.django_db
 
-
-def balance_of(org) -> int:
-    return TokenWallet.objects.for_org(org).values_list("balance", flat=True).first() or 0
 
 
 def checkout_options(page: str) -> dict:

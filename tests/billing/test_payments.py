@@ -9,7 +9,6 @@ import socket
 import pytest
 from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
-from django.db.models import Sum
 
 from billing import services
 from billing.errors import PaymentProviderUnavailable, PaymentRefused
@@ -19,23 +18,17 @@ from billing.models import (
     PaymentStatus,
     TokenLedgerEntry,
     TokenPackage,
-    TokenWallet,
 )
 from billing.selectors import ledger_checks
 from flexoraa.errors import NotFound, ValidationFailed
 from flexoraa.models import AuditEvent, WebhookDelivery
 from flexoraa.sandbox.razorpay import DECLINED
 from tests.billing.razorpay_support import make_package, webhook_post
+from tests.billing.wallet_support import balance_of, ledger_sum
 
 pytestmark = pytest.mark.django_db
 
 
-def balance_of(org) -> int:
-    return TokenWallet.objects.for_org(org).values_list("balance", flat=True).first() or 0
-
-
-def ledger_sum(org) -> int:
-    return TokenLedgerEntry.objects.for_org(org).aggregate(total=Sum("delta"))["total"] or 0
 
 
 def buy(org, membership, package) -> Payment:

@@ -10,11 +10,10 @@ from datetime import timedelta
 
 import pytest
 from django.db import OperationalError, connection
-from django.db.models import Sum
 from django.utils import timezone
 
 from billing import services
-from billing.models import LedgerReason, Payment, PaymentStatus, TokenLedgerEntry, TokenWallet
+from billing.models import LedgerReason, Payment, PaymentStatus, TokenLedgerEntry
 from billing.selectors import ledger_checks
 from flexoraa.models import WebhookDelivery
 from flexoraa.sandbox.razorpay import DECLINED, SignedEvent
@@ -26,17 +25,12 @@ from tests.billing.razorpay_support import (
     resigned,
     webhook_post,
 )
+from tests.billing.wallet_support import balance_of, ledger_sum
 from tests.support import assert_error_shape, needs_postgres
 
 pytestmark = pytest.mark.django_db
 
 
-def balance_of(org) -> int:
-    return TokenWallet.objects.for_org(org).values_list("balance", flat=True).first() or 0
-
-
-def ledger_sum(org) -> int:
-    return TokenLedgerEntry.objects.for_org(org).aggregate(total=Sum("delta"))["total"] or 0
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 
 from billing import services
 from billing.errors import IdempotencyKeyReused, InsufficientTokens
@@ -18,7 +18,7 @@ from billing.models import (
     TokenWallet,
 )
 from tests.billing.wallet_support import balance_of, fund, ledger_sum
-from tests.support import needs_postgres
+from tests.support import needs_postgres, run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -35,35 +35,6 @@ START_BALANCE = AFFORDABLE * DEBIT + 5  # 215
 
 CALLERS = pytest.mark.parametrize(
     "in_transaction", [False, True], ids=["autocommit", "inside-a-caller-transaction"])
-
-def run_together(count: int, work, *, in_transaction: bool = False) -> list:
-    """Runs ``work(index)`` in ``count`` threads released at once by a barrier, each on its own
-    connection (and inside a transaction of its own when ``in_transaction``, as a caller's
-    use case would); returns each index's result or the exception it raised."""
-    barrier = threading.Barrier(count)
-    outcomes: list = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait()
-            if in_transaction:
-                with transaction.atomic():
-                    outcomes[index] = work(index)
-            else:
-                outcomes[index] = work(index)
-        except Exception as exc:  # kept and asserted by the test
-            outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return outcomes
-
 
 class WalletWatch:
     """A thread on its own connection sampling (balance, Σ ledger) in one statement, so in one

@@ -12,7 +12,8 @@ def fund(org, amount: int, key: str = "fund") -> None:
 
 
 def balance_of(org) -> int:
-    return TokenWallet.objects.for_org(org).values_list("balance", flat=True).get()
+    """The balance; 0 before the tenant's first change (it has no wallet yet)."""
+    return TokenWallet.objects.for_org(org).values_list("balance", flat=True).first() or 0
 
 
 def ledger_sum(org) -> int:

@@ -14,7 +14,7 @@ from leads import services
 from leads.errors import InvalidContact, StatusChangeRefused
 from leads.models import Lead, LeadAssignment, LeadEvent, Source, Status, Tier
 from tests.leads.factories import make_lead
-from tests.support import needs_postgres
+from tests.support import errors_of, needs_postgres, run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -208,27 +208,8 @@ def test_every_lead_write_keeps_the_audit_chain_whole(org, sdr, manager):
 @needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_intakes_of_the_same_phone_make_one_lead(org, sdr):
-    import threading
-
-    from django.db import connections
-
-    barrier = threading.Barrier(8)
-    results, errors = [], []
-
-    def submit(n):
-        try:
-            barrier.wait()
-            results.append(intake(org, phone="9876543210", name=f"Caller {n}"))
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=submit, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(8, lambda n: intake(org, phone="9876543210", name=f"Caller {n}"))
+    errors = errors_of(results)
     assert errors == []
     assert Lead.objects.for_org(org).count() == 1
     assert sum(result.created for result in results) == 1

@@ -1,11 +1,9 @@
 """The periodic watches: SLA breaches recorded once and escalated, leaking leads moved on."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connections
 from django.utils import timezone
 
 from flexoraa.models import AuditEvent, JobRun, Role
@@ -14,7 +12,7 @@ from leads import services, tasks
 from leads.models import AssignmentReason, Lead, LeadAssignment, LeadEvent, SlaBreach
 from tests.factories import make_membership
 from tests.leads.factories import make_lead
-from tests.support import needs_postgres
+from tests.support import errors_of, needs_postgres, run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -85,24 +83,9 @@ def test_two_sla_checks_at_once_record_each_breach_once(org, manager):
     make_membership(org, capacity=1000)
     leads = [make_lead(org) for _ in range(60)]
     now = max(lead.first_response_due_at for lead in leads) + timedelta(seconds=1)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def check():
-        try:
-            barrier.wait()
-            # Bypass the job lease: the database alone must keep the breach single.
-            results.append(services.sla_breaches_record(now=now, chunk=7))
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=check) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # Bypass the job lease: the database alone must keep the breach single.
+    results = run_together(2, lambda _: services.sla_breaches_record(now=now, chunk=7))
+    errors = errors_of(results)
     assert errors == []
     assert sum(result["breaches"] for result in results) == 60
     assert SlaBreach.objects.for_org(org).count() == 60
@@ -201,23 +184,8 @@ def test_two_leakage_scans_at_once_move_each_lead_once(org, manager):
         make_membership(org, capacity=1000)
     leads = [make_lead(org) for _ in range(40)]
     now = max(lead.leak_due_at for lead in leads) + timedelta(seconds=1)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def scan():
-        try:
-            barrier.wait()
-            results.append(services.leaking_leads_move(now=now, chunk=5))
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=scan) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(2, lambda _: services.leaking_leads_move(now=now, chunk=5))
+    errors = errors_of(results)
     assert errors == []
     assert sum(result["moved"] for result in results) == 40
     assert LeadAssignment.objects.for_org(org).filter(reason="leakage").count() == 40
