@@ -281,6 +281,73 @@ else:
 # Seconds to wait for Razorpay to connect and to answer, per request.
 RAZORPAY_TIMEOUT_SECONDS = env.float("RAZORPAY_TIMEOUT_SECONDS", default=10.0)
 
+# --- Channels (WhatsApp, Instagram, Messenger, Gmail) ------------------------------------
+
+# Meta signs every webhook with the app secret (X-Hub-Signature-256) and checks the endpoint
+# with the verify token. Development uses fixed, public values that the local provider sandbox
+# and simulate_leads also know; production refuses them.
+META_SANDBOX_APP_SECRET = "sandbox-meta-app-secret-public-not-for-production"  # noqa: S105
+META_SANDBOX_VERIFY_TOKEN = "sandbox-meta-verify-token"  # noqa: S105
+GOOGLE_SANDBOX_CLIENT_ID = "sandbox-client.apps.googleusercontent.com"
+GOOGLE_SANDBOX_CLIENT_SECRET = "sandbox-google-client-secret"  # noqa: S105
+# Fernet key that encrypts channel credentials (OAuth and access tokens) at rest. Production
+# needs its own; this one is public.
+CHANNEL_SANDBOX_TOKEN_KEY = "c2FuZGJveC1jaGFubmVsLWtleS1wdWJsaWMtMzJiISE="  # noqa: S105
+PROVIDER_SANDBOX_URL = env.str("PROVIDER_SANDBOX_URL", default="http://127.0.0.1:8010")
+_SANDBOX = PROVIDER_SANDBOX_URL.rstrip("/")
+_CHANNEL_SECRETS = ("META_APP_SECRET", "META_VERIFY_TOKEN", "GOOGLE_CLIENT_ID",
+                    "GOOGLE_CLIENT_SECRET", "CHANNEL_TOKEN_KEY")
+if PRODUCTION:
+    _missing = [name for name in _CHANNEL_SECRETS if not env.str(name, default="")]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"Production mode needs {', '.join(_missing)} in the environment (see .env.example)."
+        )
+    META_APP_SECRET = env.str("META_APP_SECRET")
+    META_VERIFY_TOKEN = env.str("META_VERIFY_TOKEN")
+    GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID")
+    GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET")
+    CHANNEL_TOKEN_KEY = env.str("CHANNEL_TOKEN_KEY")
+    if {META_APP_SECRET, META_VERIFY_TOKEN, GOOGLE_CLIENT_SECRET, CHANNEL_TOKEN_KEY} & {
+        META_SANDBOX_APP_SECRET, META_SANDBOX_VERIFY_TOKEN, GOOGLE_SANDBOX_CLIENT_SECRET,
+        CHANNEL_SANDBOX_TOKEN_KEY,
+    }:
+        raise ImproperlyConfigured(
+            "A Meta, Google or channel-key setting holds the public sandbox value; set your own."
+        )
+    META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com/v21.0")
+    GMAIL_API_URL = env.str("GMAIL_API_URL", default="https://gmail.googleapis.com")
+    GOOGLE_OAUTH_TOKEN_URL = env.str("GOOGLE_OAUTH_TOKEN_URL",
+                                     default="https://oauth2.googleapis.com/token")
+    GOOGLE_OAUTH_AUTH_URL = env.str("GOOGLE_OAUTH_AUTH_URL",
+                                    default="https://accounts.google.com/o/oauth2/v2/auth")
+    _urls = (META_GRAPH_URL, GMAIL_API_URL, GOOGLE_OAUTH_TOKEN_URL, GOOGLE_OAUTH_AUTH_URL)
+    if not all(url.startswith("https://") for url in _urls):
+        raise ImproperlyConfigured(
+            "META_GRAPH_URL, GMAIL_API_URL and the Google OAuth URLs must be https:// in "
+            "production."
+        )
+else:
+    META_APP_SECRET = env.str("META_APP_SECRET", default="") or META_SANDBOX_APP_SECRET
+    META_VERIFY_TOKEN = env.str("META_VERIFY_TOKEN", default="") or META_SANDBOX_VERIFY_TOKEN
+    GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="") or GOOGLE_SANDBOX_CLIENT_ID
+    GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="") or (
+        GOOGLE_SANDBOX_CLIENT_SECRET
+    )
+    CHANNEL_TOKEN_KEY = env.str("CHANNEL_TOKEN_KEY", default="") or CHANNEL_SANDBOX_TOKEN_KEY
+    META_GRAPH_URL = env.str("META_GRAPH_URL", default="") or f"{_SANDBOX}/graph/v21.0"
+    GMAIL_API_URL = env.str("GMAIL_API_URL", default="") or f"{_SANDBOX}/google"
+    GOOGLE_OAUTH_TOKEN_URL = env.str("GOOGLE_OAUTH_TOKEN_URL", default="") or (
+        f"{_SANDBOX}/google/token"
+    )
+    GOOGLE_OAUTH_AUTH_URL = env.str("GOOGLE_OAUTH_AUTH_URL", default="") or (
+        f"{_SANDBOX}/google/auth"
+    )
+# Seconds to wait for Meta or Google to connect and to answer, per request.
+PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=10.0)
+# How many times a send is retried after a timeout or a 5xx, with growing waits.
+MESSAGE_SEND_MAX_RETRIES = env.int("MESSAGE_SEND_MAX_RETRIES", default=5)
+
 # --- Lead-message NLU ---------------------------------------------------------------------
 
 # Where trained NLU artefacts live (train_nlu writes them; make run / make test build the

@@ -34,7 +34,9 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("f/", include("leads.form_urls")),
     path("billing/", include("billing.urls")),
+    path("inbox/", include("agents.urls")),
     path("webhooks/razorpay/", include("billing.webhook_urls")),
+    path("webhooks/", include("agents.webhook_urls")),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
 ]

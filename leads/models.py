@@ -173,6 +173,7 @@ class LeadEvent(TenantOwned):
         SLA_BREACHED = "sla_breached", "SLA breached"
         ANALYSED = "analysed", "Messages analysed"
         ACTIVITY = "activity", "Message activity"
+        OPTED_OUT = "opted_out", "Opted out (consent withdrawn)"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

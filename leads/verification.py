@@ -129,7 +129,11 @@ def email_check(raw: str) -> EmailCheck | str:
     return EmailCheck(address=address, ok=not disposable, disposable=disposable, reasons=reasons)
 
 
-def contact_check(*, phone: str = "", email: str = "", region: str = "IN") -> ContactCheck:
+def contact_check(
+    *, phone: str = "", email: str = "", region: str = "IN", required: bool = True
+) -> ContactCheck:
+    """Check a phone and an email. ``required=False`` accepts neither (a messaging channel that
+    reaches the person by its own id, such as Instagram)."""
     problems = {}
     phone_result = email_result = None
     if phone.strip():
@@ -144,6 +148,6 @@ def contact_check(*, phone: str = "", email: str = "", region: str = "IN") -> Co
             problems["email"] = checked
         else:
             email_result = checked
-    if not phone.strip() and not email.strip():
+    if required and not phone.strip() and not email.strip():
         problems["phone"] = "Give a phone number or an email address, so someone can reach them."
     return ContactCheck(phone=phone_result, email=email_result, problems=problems)

@@ -12,6 +12,7 @@ from leads.services.lifecycle import (
     lead_analysis_record,
     lead_mark_first_response,
     lead_message_record,
+    lead_opt_out,
     lead_update,
 )
 from leads.services.watch import (
@@ -33,6 +34,7 @@ __all__ = [
     "lead_intake",
     "lead_mark_first_response",
     "lead_message_record",
+    "lead_opt_out",
     "lead_reassign",
     "lead_settings_update",
     "lead_update",

@@ -122,14 +122,17 @@ def _normalized(data: LeadInput) -> LeadInput:
     )
 
 
-def lead_input_check(*, org: Organization, data: LeadInput) -> tuple[LeadInput, ContactCheck]:
+def lead_input_check(
+    *, org: Organization, data: LeadInput, contact_required: bool = True
+) -> tuple[LeadInput, ContactCheck]:
     """Validate an intake without writing. Raises ``InvalidContact`` for a phone or email that
     cannot be real and ``ValidationFailed`` for other fields, naming each field and why."""
     data = _normalized(data)
     problems = qualification_problems({f.name: getattr(data, f.name) for f in fields(data)})
     checked = None
     if not {"phone", "email"} & set(problems):
-        checked = contact_check(phone=data.phone, email=data.email, region=org.country or "IN")
+        checked = contact_check(phone=data.phone, email=data.email, region=org.country or "IN",
+                                required=contact_required)
         # Every problem is told at once: contacts first, as people read the form.
         problems = {**checked.problems, **problems}
     if problems:
@@ -145,16 +148,20 @@ class _DuplicateRace(Exception):
 
 
 def lead_intake(
-    *, org: Organization, data: LeadInput, source: str, actor=None
+    *, org: Organization, data: LeadInput, source: str, actor=None,
+    contact_required: bool = True,
 ) -> IntakeResult:
     """Take in a lead from any channel: verify, dedupe, score, route and start the SLA clock.
 
     The same phone or email in the tenant merges into the existing lead (recorded on its
-    timeline). Raises ``InvalidContact`` / ``ValidationFailed`` naming the field.
+    timeline). ``contact_required=False`` is for a messaging channel that reaches the person
+    by its own id (an Instagram or Messenger sender): such a lead may have neither phone nor
+    email, and the channel's conversation is what finds it again.
+    Raises ``InvalidContact`` / ``ValidationFailed`` naming the field.
     """
     if source not in Source.values:
         refuse({"source": f"Unknown source '{source}'; choose one of {', '.join(Source.values)}."})
-    data, checked = lead_input_check(org=org, data=data)
+    data, checked = lead_input_check(org=org, data=data, contact_required=contact_required)
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -177,7 +184,11 @@ def _duplicates(org: Organization, *, phone: str, email: str):
 def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, actor):
     phone = checked.phone.e164 if checked.phone else ""
     email = checked.email.address if checked.email else ""
-    existing = list(_duplicates(org, phone=phone, email=email).select_for_update(of=("self",)))
+    # A lead known only by a channel id (Instagram, Messenger) has nothing to merge on here;
+    # the channel's conversation is what finds it again.
+    existing = list(
+        _duplicates(org, phone=phone, email=email).select_for_update(of=("self",))
+    ) if phone or email else []
     if existing:
         lead = _merge(org=org, lead=existing[0], others=existing[1:], data=data, phone=phone,
                       email=email, checked=checked, source=source, actor=actor)

@@ -249,3 +249,27 @@ def lead_analysis_record(
                        data={"intent": intent, "confidence": confidence,
                              "budget_found": budget_amount is not None}).save()
     return lead
+
+
+def lead_opt_out(*, org: Organization, lead: Lead, at: datetime, channel: str,
+                 evidence: str = "") -> Lead:
+    """The lead withdrew consent (an inbound STOP or unsubscribe): mark it opted out, record
+    the withdrawal on its timeline and in the audit log. No marketing or AI message may go to
+    it afterwards. Repeating it changes nothing. ``evidence`` is a short code such as the
+    channel message id, never the text. Raises ``NotFound`` across tenants."""
+    if lead.organization_id != org.pk:
+        raise NotFound("No such lead.")
+    with transaction.atomic():
+        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
+        if lead.status in (Status.OPTED_OUT, Status.ANONYMIZED):
+            return lead
+        previous = lead.status
+        lead.status = Status.OPTED_OUT
+        touched = {"status"} | _status_effects(lead)
+        lead.save(update_fields=sorted(touched | {"updated_at"}))
+        data = {"channel": channel, "from": previous, "evidence": evidence[:200]}
+        timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.OPTED_OUT, at=at,
+                       data=data).save()
+        audit_event_record(org=org, actor=None, action="lead.consent_withdrawn", target=lead,
+                           data=data)
+    return lead

@@ -1,0 +1,1 @@
+"""Provider adapters: Meta Graph (WhatsApp, Messenger, Instagram) and Gmail."""

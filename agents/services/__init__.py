@@ -1,0 +1,1 @@
+"""AgentOS use cases: channels, inbound messages, sends, the inbox."""
