@@ -1,6 +1,7 @@
 """The sandbox's HTTP server: a small threaded server (standard library only) in front of
-the Razorpay sandbox. Tests start it in a thread on a free port; ``run_stack`` runs it as a
-process:
+the provider sandboxes, one per path prefix: ``/graph/`` is Meta's Graph API, ``/google/``
+Gmail and Google's OAuth, everything else Razorpay. Tests start it in a thread on a free port;
+``run_stack`` runs it as a process:
 
     RAZORPAY_KEY_ID=… RAZORPAY_KEY_SECRET=… RAZORPAY_WEBHOOK_SECRET=… \\
         python -m flexoraa.sandbox.server --port 8010 \\
@@ -42,8 +43,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        path = urlsplit(self.path).path
-        self._send(self.server.razorpay.handle(self.command, path, headers, body))
+        parts = urlsplit(self.path)
+        provider = self.server.provider_for(parts.path)
+        if provider is None:
+            self._send(SandboxResponse.json(
+                {"error": {"message": f"No sandbox serves {parts.path}."}}, status=404))
+            return
+        # Providers that read a query string (Gmail's pageToken) get it on the path.
+        path = f"{parts.path}?{parts.query}" if parts.query and provider is not (
+            self.server.razorpay) else parts.path
+        self._send(provider.handle(self.command, path, headers, body))
 
     do_GET = do_POST = do_OPTIONS = _answer
 
@@ -65,21 +74,44 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, razorpay: RazorpaySandbox, quiet: bool):
-        self.razorpay = razorpay
+    def __init__(self, address, providers: dict, quiet: bool):
+        self.razorpay = providers.get("razorpay")
+        self.meta = providers.get("meta")
+        self.google = providers.get("google")
         self.quiet = quiet
         super().__init__(address, _Handler)
 
+    def provider_for(self, path: str):
+        if path.startswith("/graph/"):
+            return self.meta
+        if path.startswith("/google/"):
+            return self.google
+        return self.razorpay
+
 
 class SandboxServer:
-    """``with SandboxServer(RazorpaySandbox(...)) as server: server.url`` (port 0 = any free
-    port)."""
+    """``with SandboxServer(RazorpaySandbox(...), meta=…, google=…) as server: server.url``
+    (port 0 = any free port). Each provider sandbox answers ``handle(method, path, headers,
+    body) -> SandboxResponse``; one left out answers 404."""
 
-    def __init__(self, razorpay: RazorpaySandbox, *, host: str = "127.0.0.1", port: int = 0,
-                 quiet: bool = True):
+    def __init__(self, razorpay: RazorpaySandbox | None = None, *, meta=None, google=None,
+                 host: str = "127.0.0.1", port: int = 0, quiet: bool = True):
         self.razorpay = razorpay
-        self._httpd = _Server((host, port), razorpay, quiet)
+        self.meta = meta
+        self.google = google
+        self._httpd = _Server((host, port), {"razorpay": razorpay, "meta": meta,
+                                             "google": google}, quiet)
         self._thread: threading.Thread | None = None
+
+    @property
+    def graph_url(self) -> str:
+        """What META_GRAPH_URL points at."""
+        return f"{self.url}/graph/v21.0"
+
+    @property
+    def google_url(self) -> str:
+        """What GMAIL_API_URL points at; the OAuth token endpoint is ``{google_url}/token``."""
+        return f"{self.url}/google"
 
     @property
     def url(self) -> str:
@@ -97,12 +129,14 @@ class SandboxServer:
 
     def start(self) -> "SandboxServer":
         self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        name="razorpay-sandbox", daemon=True)
+                                        name="provider-sandbox", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self.razorpay.close()
+        for provider in (self.razorpay, self.meta, self.google):
+            if provider is not None and hasattr(provider, "close"):
+                provider.close()
         self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:
