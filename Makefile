@@ -22,6 +22,7 @@ run: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_leads
 	$(PY) manage.py seed_demo_tokens
+	$(PY) manage.py seed_demo_channels
 	$(PY) manage.py run_stack
 
 lint: install

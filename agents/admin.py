@@ -1,1 +1,177 @@
-"""Admin classes, built on flexoraa.admin.TenantAdmin."""
+"""Channels, templates and inbox settings in the manager console; conversations and messages
+read-only (they change through the inbox and the providers' events).
+
+Access tokens are write-only here: the form never shows the stored one, and leaving the field
+blank keeps it. Gmail mailboxes are connected through Google's consent screen, not typed in.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from agents.models import Channel, ChannelKind, Conversation, InboxSettings, Message, Template
+from agents.services import channels as services
+from flexoraa.admin import TenantAdmin
+
+
+def _org_of(request, obj=None):
+    if obj is not None and obj.organization_id:
+        return obj.organization
+    return request.organization
+
+
+class ChannelForm(forms.ModelForm):
+    access_token = forms.CharField(
+        required=False, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="The page or system-user access token Meta issued. Never shown again; "
+                  "leave blank to keep the stored one.",
+    )
+
+    class Meta:
+        model = Channel
+        fields = ["kind", "external_id", "name"]
+        help_texts = {
+            "external_id": "WhatsApp: the phone_number_id. Instagram: the account id. "
+                           "Messenger: the page id.",
+        }
+
+    def clean_kind(self):
+        kind = self.cleaned_data["kind"]
+        if kind == ChannelKind.GMAIL and not self.instance.pk:
+            raise forms.ValidationError(
+                "Connect a Gmail mailbox with the 'Connect Gmail' link above: Google must "
+                "grant access first."
+            )
+        return kind
+
+
+@admin.register(Channel)
+class ChannelAdmin(TenantAdmin):
+    form = ChannelForm
+    list_display = ["__str__", "kind", "external_id", "status", "last_polled_at", "created_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["name", "external_id"]
+    manager_can_add = True
+    manager_can_change = True
+    change_list_template = "agents/admin/channel_change_list.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["status", "status_reason", "last_polled_at"]
+        return fixed + (["kind", "external_id"] if obj is not None else [])
+
+    def get_fields(self, request, obj=None):
+        fields = ["kind", "external_id", "name", "access_token", "status", "status_reason",
+                  "last_polled_at"]
+        if obj is not None and obj.kind == ChannelKind.GMAIL:
+            fields.remove("access_token")
+        return fields
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            connect_url = reverse("inbox-gmail-connect")
+        except NoReverseMatch:
+            connect_url = ""
+        return super().changelist_view(
+            request, extra_context={**(extra_context or {}), "gmail_connect_url": connect_url}
+        )
+
+    def save_model(self, request, obj, form, change):
+        org = _org_of(request, obj if change else None)
+        token = form.cleaned_data.get("access_token") or ""
+        if change:
+            # The form has already set the new values on obj; the service compares against
+            # the stored row.
+            stored = Channel.objects.for_org(org).get(pk=obj.pk)
+            services.channel_update(org=org, channel=stored, actor=request.user,
+                                    name=form.cleaned_data.get("name"), access_token=token)
+            return
+        created = services.channel_create(
+            org=org, kind=form.cleaned_data["kind"], external_id=form.cleaned_data["external_id"],
+            name=form.cleaned_data.get("name", ""), access_token=token, actor=request.user,
+        )
+        obj.pk = created.pk
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        model = Template
+        fields = ["channel", "name", "language", "body", "approved", "for_recovery"]
+        help_texts = {
+            "name": "Exactly as approved in WhatsApp Manager.",
+            "body": "The approved text, with {{1}}, {{2}} … where parameters go.",
+            "for_recovery": "Cold recovery sends this one when the lead's window is closed.",
+        }
+
+
+@admin.register(Template)
+class TemplateAdmin(TenantAdmin):
+    form = TemplateForm
+    list_display = ["name", "language", "channel", "param_count", "approved", "for_recovery"]
+    list_filter = ["approved", "for_recovery", "channel__kind"]
+    search_fields = ["name", "body"]
+    manager_can_add = True
+    manager_can_change = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("channel")
+
+    def save_model(self, request, obj, form, change):
+        values = {field: form.cleaned_data[field] for field in
+                  ("name", "language", "body", "approved", "for_recovery")}
+        if change:
+            services.template_update(org=obj.organization, template=obj, actor=request.user,
+                                     **values)
+            return
+        created = services.template_create(org=_org_of(request), channel=form.cleaned_data[
+            "channel"], **values)
+        obj.pk = created.pk
+
+
+@admin.register(InboxSettings)
+class InboxSettingsAdmin(TenantAdmin):
+    list_display = ["__str__", "recovery_enabled", "recovery_max_attempts",
+                    "recovery_after_hours"]
+    manager_can_change = True
+    fieldsets = [
+        ("Cold recovery", {"fields": ["recovery_enabled", "recovery_after_hours",
+                                      "recovery_max_attempts", "recovery_text"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        services.inbox_settings_update(
+            org=obj.organization, actor=request.user,
+            **{field: form.cleaned_data[field] for field in services.INBOX_SETTINGS_FIELDS},
+        )
+
+
+class ReadOnlyAdmin(TenantAdmin):
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "lead", "assignee", "unread_count", "last_inbound_at",
+                    "last_message_at", "recovery_count", "open_in_inbox"]
+    list_filter = ["channel__kind"]
+    list_select_related = ["channel", "lead", "assignee__user"]
+    search_fields = ["contact_name", "contact_id"]
+
+    @admin.display(description="inbox")
+    def open_in_inbox(self, obj):
+        try:
+            return format_html('<a href="{}">Open</a>',
+                               reverse("inbox-thread", args=[obj.pk]))
+        except NoReverseMatch:
+            return ""
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "conversation", "direction", "sender", "kind", "status",
+                    "predicted_intent", "intent_verdict"]
+    list_filter = ["direction", "sender", "status", "intent_verdict"]
+    list_select_related = ["conversation__channel"]
+    search_fields = ["provider_message_id", "client_id"]

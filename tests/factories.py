@@ -85,7 +85,32 @@ def _make_ledger_entry(org):
                                           idempotency_key=uuid.uuid4().hex).entry
 
 
+def _make_channel(org):
+    from tests.agents.factories import make_channel
+
+    return make_channel(org)
+
+
+def _make_conversation(org):
+    from tests.agents.factories import make_conversation
+
+    return make_conversation(org)
+
+
+def _make_message(org):
+    from tests.agents.factories import make_conversation, make_message
+
+    return make_message(org, make_conversation(org))
+
+
+def _make_template(org):
+    from tests.agents.factories import make_channel, make_template
+
+    return make_template(org, make_channel(org))
+
+
 def _tenant_object_makers():
+    from agents.models import Channel, Conversation, Message, Template
     from billing.models import TokenLedgerEntry
     from leads.models import Lead, RoutingPoolMember, SlaBreach
 
@@ -97,6 +122,10 @@ def _tenant_object_makers():
         SlaBreach: _make_sla_breach,
         RoutingPoolMember: _make_pool_member,
         TokenLedgerEntry: _make_ledger_entry,
+        Channel: _make_channel,
+        Conversation: _make_conversation,
+        Message: _make_message,
+        Template: _make_template,
     }
 
 

@@ -1,5 +1,6 @@
 """Channels and their templates: connecting them, and the per-tenant inbox settings."""
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from agents.models import Channel, ChannelKind, InboxSettings, Template
@@ -67,3 +68,80 @@ def inbox_settings_for(org: Organization) -> InboxSettings:
         return found
     settings_row, _created = InboxSettings.objects.get_or_create(organization=org)
     return settings_row
+
+
+def channel_update(*, org: Organization, channel: Channel, actor=None, name: str | None = None,
+                   access_token: str | None = None) -> Channel:
+    """Rename a channel or give it a new access token (blank keeps the stored one)."""
+    if channel.organization_id != org.pk:
+        raise ValidationFailed("channel: no such channel.", fields={"channel": ["Not found."]})
+    changed = []
+    if name is not None and name.strip() != channel.name:
+        channel.name = name.strip()
+        changed.append("name")
+    if access_token:
+        channel.access_token = access_token
+        changed.append("access_token")
+    if changed:
+        with transaction.atomic():
+            channel.save(update_fields=changed)
+            # The audit log holds which fields changed, never a token.
+            audit_event_record(org=org, actor=actor, action="channel.updated", target=channel,
+                               data={"fields": changed})
+    return channel
+
+
+TEMPLATE_FIELDS = ("name", "language", "body", "param_count", "approved", "for_recovery")
+
+
+def template_update(*, org: Organization, template: Template, actor=None, **changes) -> Template:
+    """Change a template's text or flags; the parameter count follows the body's highest
+    placeholder unless given. Raises ``ValidationFailed`` / ``Conflict``."""
+    if template.organization_id != org.pk:
+        raise ValidationFailed("template: no such template.",
+                               fields={"template": ["Not found."]})
+    unknown = set(changes) - set(TEMPLATE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"{sorted(unknown)[0]}: not a template field.")
+    for field, value in changes.items():
+        setattr(template, field, value)
+    if "body" in changes and "param_count" not in changes:
+        template.param_count = placeholder_count(template.body)
+    if not template.name.strip() or not template.body.strip():
+        raise ValidationFailed("name: a template needs a name and a body.",
+                               fields={"name": ["Required."], "body": ["Required."]})
+    try:
+        with transaction.atomic():
+            template.save()
+            audit_event_record(org=org, actor=actor, action="template.updated",
+                               target=template, data={"fields": sorted(changes)})
+    except IntegrityError as exc:
+        raise Conflict("This channel already has a template with that name and language.",
+                       fields={"name": ["Already exists."]}) from exc
+    return template
+
+
+INBOX_SETTINGS_FIELDS = ("recovery_enabled", "recovery_max_attempts", "recovery_after_hours",
+                         "recovery_text")
+
+
+def inbox_settings_update(*, org: Organization, actor=None, **changes) -> InboxSettings:
+    """Change the tenant's inbox settings. Raises ``ValidationFailed`` naming the field."""
+    unknown = set(changes) - set(INBOX_SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"{sorted(unknown)[0]}: not an inbox setting.")
+    with transaction.atomic():
+        row = inbox_settings_for(org)
+        row = InboxSettings.objects.select_for_update().get(pk=row.pk)
+        for field, value in changes.items():
+            setattr(row, field, value)
+        try:
+            row.full_clean(exclude=["organization"])
+        except ValidationError as exc:
+            fields = exc.message_dict
+            first = next(iter(fields))
+            raise ValidationFailed(f"{first}: {fields[first][0]}", fields=fields) from exc
+        row.save()
+        audit_event_record(org=org, actor=actor, action="inbox_settings.updated", target=row,
+                           data={"fields": sorted(changes)})
+    return row
