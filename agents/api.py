@@ -1,7 +1,6 @@
 """The inbox API: channels and templates (read), conversations with their messages, sending,
 and the verdict on the NLU's predicted intent. Registered on the one router."""
 
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -9,6 +8,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from agents.models import Channel, Conversation, Message, SenderKind, Template
+from agents.selectors import sdr_reach
 from agents.serializers import (
     ChannelSerializer,
     ConversationSerializer,
@@ -21,11 +21,6 @@ from agents.services import inbox, outbound
 from flexoraa.api import ALL_ROLES, MANAGING, TenantViewSet, router
 
 THREAD_LIMIT = 200
-
-
-def _sdr_reach(membership, prefix: str = "") -> Q:
-    """An SDR works the conversations assigned to them and those of the leads they own."""
-    return Q(**{f"{prefix}assignee": membership}) | Q(**{f"{prefix}lead__owner": membership})
 
 
 class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -58,7 +53,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     filterset_fields = ["channel", "lead", "assignee"]
 
     def filter_for_sdr(self, queryset, membership):
-        return queryset.filter(_sdr_reach(membership))
+        return queryset.filter(sdr_reach(membership))
 
     def get_serializer_class(self):
         return {"send": MessageSendSerializer}.get(self.action, ConversationSerializer)
@@ -111,7 +106,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     filterset_fields = ["conversation", "direction", "status", "intent_verdict"]
 
     def filter_for_sdr(self, queryset, membership):
-        return queryset.filter(_sdr_reach(membership, "conversation__"))
+        return queryset.filter(sdr_reach(membership, "conversation__"))
 
     def get_serializer_class(self):
         return {"intent_verdict": IntentVerdictSerializer}.get(self.action, MessageSerializer)

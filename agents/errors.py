@@ -44,3 +44,10 @@ class ProviderRefused(FlexoraaError):
     def __init__(self, message: str, *, provider_code: str = "", **kwargs):
         super().__init__(message, **kwargs)
         self.provider_code = provider_code
+
+
+class MailboxAuthRevoked(ChannelDisconnected):
+    """Google answered ``invalid_grant`` to the mailbox's refresh token (revoked, expired or
+    the password changed): the mailbox is disconnected until a manager reconnects it (409)."""
+
+    code = "mailbox_auth_revoked"

@@ -1,3 +1,22 @@
-"""(being built)"""
+"""The SDR inbox pages (signed in). Names start with ``inbox-``."""
 
-urlpatterns = []
+from django.urls import path
+
+from agents import gmail_views, views
+
+urlpatterns = [
+    path("", views.InboxView.as_view(), name="inbox-list"),
+    path("<int:pk>/", views.ThreadView.as_view(), name="inbox-thread"),
+    path("<int:pk>/messages/", views.ThreadMessagesView.as_view(), name="inbox-thread-messages"),
+    path("<int:pk>/template-fields/", views.TemplateFieldsView.as_view(),
+         name="inbox-template-fields"),
+    path("<int:pk>/reply/", views.ReplyView.as_view(), name="inbox-reply"),
+    path("<int:pk>/assign/", views.AssignView.as_view(), name="inbox-assign"),
+    path("<int:pk>/read/", views.MarkReadView.as_view(), name="inbox-read"),
+    path("<int:pk>/messages/<int:message_pk>/verdict/", views.VerdictView.as_view(),
+         name="inbox-verdict"),
+    path("channels/gmail/connect/", gmail_views.GmailConnectView.as_view(),
+         name="inbox-gmail-connect"),
+    path("channels/gmail/callback/", gmail_views.GmailCallbackView.as_view(),
+         name="inbox-gmail-callback"),
+]

@@ -1,0 +1,97 @@
+"""What the inbox pages share: a conversation's window and SLA in words, and who said what."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from agents.models import ChannelKind, SenderKind
+from agents.window import HUMAN_AGENT_TAG, send_rule
+
+
+@dataclass(frozen=True)
+class Badge:
+    words: str
+    tone: str  # a CSS class: ok, warn, bad or muted
+
+
+@dataclass(frozen=True)
+class WindowState:
+    words: str
+    tone: str
+    free_text: bool
+    tag: str
+    reason: str
+
+
+def left_words(seconds: float) -> str:
+    """Time left as a countdown: "42 m", "3 h 12 m", "5 days"."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return "less than a minute"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} m" if minutes else f"{hours} h"
+    days = hours // 24
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def ago_words(seconds: float) -> str:
+    return left_words(seconds).replace("less than a minute", "under a minute")
+
+
+def window_state(conversation, now: datetime) -> WindowState:
+    """What an SDR may send now on this conversation, and for how long."""
+    kind = conversation.channel.kind
+    rule = send_rule(channel_kind=kind, last_inbound_at=conversation.last_inbound_at, now=now,
+                     human=True)
+    if kind == ChannelKind.GMAIL:
+        return WindowState("email: no window", "muted", True, "", "")
+    if rule.free_text:
+        left = (rule.closes_at - now).total_seconds()
+        if rule.tag == HUMAN_AGENT_TAG:
+            return WindowState(f"human reply only, {left_words(left)} left", "warn", True,
+                               rule.tag, "")
+        tone = "warn" if left < 3600 else "ok"
+        return WindowState(f"window open, {left_words(left)} left", tone, True, "", "")
+    if kind == ChannelKind.WHATSAPP:
+        return WindowState("window closed: templates only", "bad", False, "", rule.reason)
+    return WindowState("window closed: no reply until the lead writes", "bad", False, "",
+                       rule.reason)
+
+
+def sla_badge(lead, now: datetime) -> Badge | None:
+    """The lead's first-response target: due in …, breached or met; None without a target."""
+    due, answered, breached = (lead.first_response_due_at, lead.first_response_at,
+                               lead.sla_breached_at)
+    if answered is not None:
+        if breached is not None or (due is not None and answered > due):
+            return Badge("SLA breached", "bad")
+        return Badge("SLA met", "ok")
+    if breached is not None or (due is not None and now >= due):
+        return Badge("SLA breached", "bad")
+    if due is None:
+        return None
+    left = (due - now).total_seconds()
+    return Badge(f"SLA due in {left_words(left)}", "warn" if left < 300 else "due")
+
+
+def member_name(membership) -> str:
+    if membership is None:
+        return "nobody"
+    return membership.user.get_full_name() or membership.user.get_username()
+
+
+def contact_name(conversation) -> str:
+    lead = conversation.lead
+    return (conversation.contact_name or lead.name or lead.phone or lead.email
+            or conversation.contact_id)
+
+
+def sender_words(message, conversation) -> str:
+    if message.sender == SenderKind.LEAD:
+        return contact_name(conversation)
+    if message.sender == SenderKind.SDR:
+        return member_name(message.author) if message.author_id else "A sales rep"
+    return message.get_sender_display()
