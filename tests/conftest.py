@@ -18,6 +18,17 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_channel_memory():
+    # The webhook endpoints remember channel ids per process; ids are reused across
+    # rolled-back tests, so no test may see another's.
+    from agents import webhooks
+
+    webhooks.channel_cache_clear()
+    yield
+    webhooks.channel_cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashers cost ~100 ms a user by design; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

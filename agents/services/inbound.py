@@ -1,1 +1,501 @@
-"""(being built)"""
+"""Meta's inbound events: storing them once as they arrive, and turning them into leads,
+conversations, messages and message statuses afterwards.
+
+The endpoints (``agents.webhooks``) store one ``WebhookDelivery`` per event and queue
+``deliveries_process`` after commit. Each delivery is then processed in its own transaction
+under its row lock, and marked processed in that same transaction, so a delivery queued
+twice (a redrive beside a slow worker, a broker redelivery) acts once. Deliveries arrive out
+of order: conversation times only move forward, and a message status only moves up its rank.
+"""
+
+import hashlib
+import logging
+from collections import Counter
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
+from django.db.models import F, Value
+from django.db.models.fields import DateTimeField
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from agents.models import (
+    META_KINDS,
+    STATUS_RANK,
+    Channel,
+    ChannelKind,
+    Conversation,
+    Direction,
+    Message,
+    MessageKind,
+    MessageStatus,
+    SenderKind,
+)
+from agents.optout import is_opt_out
+from flexoraa.models import WebhookDelivery
+from leads import services as lead_services
+from leads.errors import InvalidContact
+
+logger = logging.getLogger(__name__)
+
+PROVIDERS = tuple(str(kind) for kind in META_KINDS)
+MAX_ATTEMPTS = 5
+REDRIVE_AFTER = timedelta(minutes=2)
+REDRIVE_BATCH = 1000
+IDS_PER_TASK = 100
+# Keeps one statement's parameters well under SQLite's limit on a very large batch.
+ROWS_PER_INSERT = 500
+# A lost connection, a lock timeout or a deadlock victim: worth another try at once.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+WINDOW_CLOSED_CODE = "131047"
+WINDOW_CLOSED_MESSAGE = "The 24-hour window was closed: send a template."
+INTENTS = ("high", "medium", "low")
+WHATSAPP_MEDIA = ("image", "video", "audio", "document", "sticker")
+TIMESTAMP_FIELD = {MessageStatus.SENT: "sent_at", MessageStatus.DELIVERED: "delivered_at",
+                   MessageStatus.READ: "read_at"}
+# A later status implies the earlier ones happened; their times are filled when missing.
+IMPLIED_FIELDS = {MessageStatus.DELIVERED: ("sent_at",),
+                  MessageStatus.READ: ("sent_at", "delivered_at"),
+                  MessageStatus.FAILED: ()}
+ERROR_CODE_MAX = Message._meta.get_field("error_code").max_length
+ERROR_MESSAGE_MAX = Message._meta.get_field("error_message").max_length
+LAST_ERROR_MAX = WebhookDelivery._meta.get_field("last_error").max_length
+
+
+class _NotYet(Exception):
+    """The event refers to something we have not stored yet; the redrive tries again."""
+
+
+class _Duplicate(Exception):
+    """The message was stored meanwhile under another delivery row; this one changes
+    nothing."""
+
+
+class _Malformed(Exception):
+    """The event cannot be read; trying again will not help."""
+
+
+# --- storing (the webhook endpoints) ---------------------------------------------------------
+
+def _insert_sql(rows: int) -> str:
+    quote = connection.ops.quote_name
+    columns = ("provider", "event_id", "event_type", "organization_id", "payload",
+               "received_at", "attempts", "last_error")
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    # Only our own table and column names, quoted by the backend, go into the text; every
+    # value travels as a parameter.
+    return (
+        f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(column) for column in columns)}) "
+        f"VALUES {', '.join([placeholders] * rows)} "
+        f"ON CONFLICT ({quote('provider')}, {quote('event_id')}) DO NOTHING "
+        f"RETURNING {quote('id')}"
+    )
+
+
+def deliveries_store(*, provider: str, events: list[tuple[str, int, str, dict]]) -> list[int]:
+    """Store ``(event id, organization id, event type, payload)`` rows once each and queue
+    the new ones' processing after commit. Returns the new rows' ids; an event stored before
+    (a re-delivery, or the same event racing in on another connection) returns nothing: the
+    unique (provider, event_id) arbitrates, no check-then-insert."""
+    payload_field = WebhookDelivery._meta.get_field("payload")
+    received_at = WebhookDelivery._meta.get_field("received_at").get_db_prep_save(
+        timezone.now(), connection)
+    new_ids: list[int] = []
+    # One statement is a transaction of its own in autocommit, and on_commit then runs right
+    # after it; BEGIN and COMMIT around it would only add two round trips to the hot path. A
+    # batch too large for one statement is wrapped, so it is stored whole or not at all.
+    with transaction.atomic() if len(events) > ROWS_PER_INSERT else nullcontext():
+        with connection.cursor() as cursor:
+            for start in range(0, len(events), ROWS_PER_INSERT):
+                chunk = events[start:start + ROWS_PER_INSERT]
+                params: list = []
+                for event_id, org_id, event_type, payload in chunk:
+                    params += [provider, event_id, event_type, org_id,
+                               payload_field.get_db_prep_save(payload, connection),
+                               received_at, 0, ""]
+                cursor.execute(_insert_sql(len(chunk)), params)
+                new_ids += [row[0] for row in cursor.fetchall()]
+        if new_ids:
+            transaction.on_commit(lambda: deliveries_enqueue(new_ids))
+    return new_ids
+
+
+def deliveries_enqueue(delivery_ids: list[int]) -> None:
+    from agents.tasks import process_meta_deliveries  # the tasks module imports services
+
+    try:
+        process_meta_deliveries.delay(list(delivery_ids))
+    except Exception:
+        # The broker is down: the rows stay unprocessed and the redrive job queues them
+        # again; Meta has had its 200 and will not send them twice.
+        logger.exception("could not queue meta deliveries",
+                         extra={"delivery_ids": list(delivery_ids)[:50]})
+
+
+def deliveries_redrive(*, now: datetime | None = None) -> dict:
+    """Queue again the deliveries still unprocessed two minutes after they arrived (lost on
+    the way to the broker, failed, or a status that came before its message's id was
+    stored). Those that failed ``MAX_ATTEMPTS`` times are left for a person and counted in
+    an error log. Safe beside a queued copy: processing is once per row."""
+    now = now or timezone.now()
+    stale = WebhookDelivery.objects.filter(
+        provider__in=PROVIDERS, processed_at__isnull=True, received_at__lt=now - REDRIVE_AFTER)
+    due = list(stale.filter(attempts__lt=MAX_ATTEMPTS).order_by("received_at")
+               .values_list("pk", flat=True)[:REDRIVE_BATCH])
+    given_up = stale.filter(attempts__gte=MAX_ATTEMPTS).count()
+    if given_up:
+        logger.error("meta deliveries keep failing", extra={"count": given_up})
+    for start in range(0, len(due), IDS_PER_TASK):
+        deliveries_enqueue(due[start:start + IDS_PER_TASK])
+    return {"queued": len(due), "given_up": given_up}
+
+
+# --- processing ------------------------------------------------------------------------------
+
+def deliveries_process(*, delivery_ids) -> dict:
+    """Process each stored Meta delivery once, each in its own transaction with its row
+    locked; one already processed is skipped. Returns counts by outcome.
+
+    A failure rolls that delivery's work back and is counted on its ``attempts`` and
+    ``last_error`` (the redrive retries it); only transient database errors are re-raised,
+    so the task retries them at once. A status for a message whose provider id we have not
+    stored yet stays unprocessed with ``last_error`` set, for the redrive.
+    """
+    counts: Counter = Counter()
+    # Ascending ids: two workers holding overlapping lists take the row locks in one order.
+    for delivery_id in sorted({int(pk) for pk in delivery_ids}):
+        counts[_delivery_process(delivery_id)] += 1
+    return dict(counts)
+
+
+def _delivery_process(delivery_id: int) -> str:
+    try:
+        with transaction.atomic():
+            delivery = (WebhookDelivery.objects.select_for_update(no_key=True)
+                        .filter(pk=delivery_id, provider__in=PROVIDERS).first())
+            if delivery is None:
+                return "missing"
+            if delivery.processed_at is not None:
+                return "already_processed"
+            try:
+                outcome, org_id = _delivery_apply(delivery)
+                last_error = ""
+            except _Malformed as malformed:
+                outcome, org_id = "malformed", delivery.organization_id
+                last_error = f"malformed: {malformed}"[:LAST_ERROR_MAX]
+                logger.warning("malformed meta delivery", extra={"delivery_id": delivery_id})
+            WebhookDelivery.objects.filter(pk=delivery_id).update(
+                processed_at=timezone.now(), attempts=F("attempts") + 1,
+                last_error=last_error, organization_id=org_id)
+            return outcome
+    except _Duplicate:
+        WebhookDelivery.objects.filter(pk=delivery_id, processed_at__isnull=True).update(
+            processed_at=timezone.now(), attempts=F("attempts") + 1, last_error="")
+        return "duplicate"
+    except _NotYet as waiting:
+        _failure_record(delivery_id, f"waiting: {waiting}")
+        return "waiting"
+    except TRANSIENT_ERRORS as exc:
+        _failure_record(delivery_id, f"{type(exc).__name__}: {exc}")
+        raise
+    except Exception as exc:
+        # The type only: an error's text can quote a person's data.
+        logger.error("meta delivery failed",
+                     extra={"delivery_id": delivery_id, "error": type(exc).__name__})
+        _failure_record(delivery_id, f"{type(exc).__name__}: {exc}")
+        return "failed"
+
+
+def _failure_record(delivery_id: int, error: str) -> None:
+    WebhookDelivery.objects.filter(pk=delivery_id, processed_at__isnull=True).update(
+        attempts=F("attempts") + 1, last_error=error[:LAST_ERROR_MAX])
+
+
+def _delivery_apply(delivery: WebhookDelivery) -> tuple[str, int | None]:
+    payload = delivery.payload if isinstance(delivery.payload, dict) else {}
+    external_id = payload.get("channel_id")
+    channel = None
+    if isinstance(external_id, str) and external_id:
+        channel = (Channel.objects.select_related("organization")
+                   .filter(kind=delivery.provider, external_id=external_id).first())
+    if channel is None:
+        # The channel was removed after the event was stored.
+        logger.warning("meta delivery for a channel no longer connected",
+                       extra={"delivery_id": delivery.pk, "channel_external_id": external_id})
+        return "unknown_channel", delivery.organization_id
+    # The database decides the tenant, not what the endpoint remembered when it stored this.
+    org_id = channel.organization_id
+    if delivery.event_type == "status":
+        return _status_apply(channel, payload.get("status")), org_id
+    if delivery.provider == ChannelKind.WHATSAPP:
+        inbound = _whatsapp_inbound(payload, fallback_at=delivery.received_at)
+    else:
+        inbound = _messaging_inbound(payload, fallback_at=delivery.received_at)
+    return _message_apply(channel, inbound), org_id
+
+
+# --- reading an inbound message --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Inbound:
+    contact_id: str
+    contact_name: str
+    phone: str
+    provider_message_id: str
+    at: datetime
+    kind: str
+    body: str
+    attachments: list
+
+
+def _from_seconds(value, fallback: datetime) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return fallback
+
+
+def _from_milliseconds(value, fallback: datetime) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return fallback
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return fallback
+
+
+def _d(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _s(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _whatsapp_content(message: dict) -> tuple[str, str, list]:
+    kind = _s(message.get("type"))
+    part = _d(message.get(kind))
+    if kind == "text":
+        return MessageKind.TEXT, _s(part.get("body")), []
+    if kind == "button":  # a quick-reply button of a template
+        return MessageKind.TEXT, _s(part.get("text")), []
+    if kind == "interactive":
+        reply = _d(part.get("button_reply")) or _d(part.get("list_reply"))
+        return MessageKind.TEXT, _s(reply.get("title")), []
+    if kind in WHATSAPP_MEDIA:
+        caption = _s(part.get("caption"))
+        # WhatsApp names media by id; its URL is fetched from the Graph API when shown.
+        attachment = {"type": kind, "id": _s(part.get("id")), "url": _s(part.get("url")),
+                      "mime_type": _s(part.get("mime_type")), "caption": caption}
+        if part.get("filename"):
+            attachment["filename"] = _s(part.get("filename"))
+        return MessageKind.ATTACHMENT, caption, [attachment]
+    if kind == "reaction":
+        return MessageKind.OTHER, _s(part.get("emoji")), [
+            {"type": "reaction", "message_id": _s(part.get("message_id"))}]
+    return MessageKind.OTHER, "", [{"type": kind or "unknown"}]
+
+
+def _whatsapp_inbound(payload: dict, *, fallback_at: datetime) -> Inbound:
+    message = _d(payload.get("message"))
+    wa_id = _s(payload.get("wa_id")) or _s(message.get("from"))
+    message_id = _s(message.get("id"))
+    if not wa_id or not message_id:
+        raise _Malformed("a WhatsApp message needs its sender and id")
+    kind, body, attachments = _whatsapp_content(message)
+    return Inbound(
+        contact_id=wa_id, contact_name=_s(payload.get("profile_name"))[:200],
+        phone=f"+{wa_id.lstrip('+')}", provider_message_id=message_id,
+        at=_from_seconds(message.get("timestamp"), fallback_at),
+        kind=kind, body=body, attachments=attachments,
+    )
+
+
+def _messaging_inbound(payload: dict, *, fallback_at: datetime) -> Inbound:
+    item = _d(payload.get("messaging"))
+    message = _d(item.get("message"))
+    sender = _s(_d(item.get("sender")).get("id"))
+    mid = _s(message.get("mid"))
+    if not sender or not mid:
+        raise _Malformed("a message needs its sender and mid")
+    text = _s(message.get("text"))
+    attachments = [
+        {"type": _s(_d(a).get("type")), "url": _s(_d(_d(a).get("payload")).get("url")),
+         "caption": ""}
+        for a in message.get("attachments") or [] if isinstance(a, dict)
+    ]
+    kind = (MessageKind.ATTACHMENT if attachments
+            else MessageKind.TEXT if text else MessageKind.OTHER)
+    return Inbound(
+        contact_id=sender, contact_name="", phone="", provider_message_id=mid,
+        at=_from_milliseconds(item.get("timestamp"), fallback_at), kind=kind, body=text,
+        attachments=attachments,
+    )
+
+
+# --- applying an inbound message -------------------------------------------------------------
+
+def _conversation_for(channel: Channel, inbound: Inbound) -> Conversation:
+    """The person's conversation on this channel; created with its lead the first time the
+    person writes. Not locked: the caller locks it after the lead (the order every
+    lead-then-conversation writer takes, so none of them deadlock)."""
+    org = channel.organization
+    found = (Conversation.objects.for_org(org).select_related("lead")
+             .filter(channel=channel, contact_id=inbound.contact_id))
+    conversation = found.first()
+    if conversation is not None:
+        return conversation
+    # Two first messages of a new person processed at once must make one lead, not two:
+    # the channel's row lock lets one first contact through per channel at a time.
+    Channel.objects.select_for_update(no_key=True).filter(pk=channel.pk).values_list(
+        "pk", flat=True).first()
+    conversation = found.first()
+    if conversation is not None:
+        return conversation
+    lead = _lead_for(org, channel.kind, inbound)
+    return Conversation.objects.create(
+        organization=org, channel=channel, lead=lead, contact_id=inbound.contact_id,
+        contact_name=inbound.contact_name, assignee=lead.owner,
+    )
+
+
+def _lead_for(org, source: str, inbound: Inbound):
+    """A new lead (or, with a known phone, the tenant's existing one: intake merges)."""
+    data = lead_services.LeadInput(name=inbound.contact_name, phone=inbound.phone)
+    try:
+        return lead_services.lead_intake(org=org, data=data, source=source,
+                                         contact_required=bool(inbound.phone)).lead
+    except InvalidContact:
+        # A sender id that is not a dialable number still is a person writing to us: the
+        # conversation finds the lead again, the message is not lost.
+        data = lead_services.LeadInput(name=inbound.contact_name)
+        return lead_services.lead_intake(org=org, data=data, source=source,
+                                         contact_required=False).lead
+
+
+def _client_id(channel: Channel, provider_message_id: str) -> str:
+    digest = hashlib.sha256(
+        f"{channel.kind}:{channel.external_id}:{provider_message_id}".encode()).hexdigest()
+    return f"in-{digest[:61]}"
+
+
+def _analysis_of(inbound: Inbound, org):
+    from agents.nlu import analyze
+    from agents.nlu.model import ArtefactMissing
+
+    try:
+        return analyze(inbound.body, org=org)
+    except ArtefactMissing:
+        # No model trained on this machine: the message is kept, unread by the NLU.
+        logger.warning("no NLU model; inbound message not analysed",
+                       extra={"organization_id": org.pk})
+        return None
+
+
+def _message_apply(channel: Channel, inbound: Inbound) -> str:
+    org = channel.organization
+    conversation = _conversation_for(channel, inbound)
+    if Message.objects.filter(conversation=conversation,
+                              provider_message_id=inbound.provider_message_id).exists():
+        # Stored before under another delivery row: one message per provider id.
+        return "duplicate"
+    opt_out = inbound.kind == MessageKind.TEXT and is_opt_out(inbound.body)
+    analysis = None
+    if inbound.kind == MessageKind.TEXT and inbound.body.strip() and not opt_out:
+        analysis = _analysis_of(inbound, org)
+    # Locks the lead (held to the end of this delivery's transaction), then the
+    # conversation: lead first, as the inbox's writers do.
+    lead = lead_services.lead_message_record(org=org, lead=conversation.lead,
+                                             direction="inbound", at=inbound.at)
+    conversation = (Conversation.objects.select_for_update(no_key=True)
+                    .get(pk=conversation.pk))
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                organization=org, conversation=conversation, direction=Direction.INBOUND,
+                sender=SenderKind.LEAD, kind=inbound.kind, body=inbound.body,
+                attachments=inbound.attachments,
+                provider_message_id=inbound.provider_message_id,
+                client_id=_client_id(channel, inbound.provider_message_id),
+                status=MessageStatus.RECEIVED, created_at=inbound.at,
+                predicted_intent=analysis.intent if analysis else "",
+                intent_confidence=analysis.confidence if analysis else None,
+                intent_model_version=analysis.model_version if analysis else "",
+            )
+    except IntegrityError as exc:
+        # Another delivery row of the same message won the race: undo this one's work.
+        raise _Duplicate from exc
+    latest = conversation.last_inbound_at is None or inbound.at >= conversation.last_inbound_at
+    conversation.unread_count = F("unread_count") + 1
+    conversation.last_inbound_at = max(filter(None, (conversation.last_inbound_at, inbound.at)))
+    conversation.last_message_at = max(filter(None, (conversation.last_message_at, inbound.at)))
+    fields = ["unread_count", "last_inbound_at", "last_message_at"]
+    if inbound.contact_name and not conversation.contact_name:
+        conversation.contact_name = inbound.contact_name
+        fields.append("contact_name")
+    conversation.save(update_fields=fields)
+    if opt_out:
+        lead_services.lead_opt_out(org=org, lead=lead, at=inbound.at, channel=channel.kind,
+                                   evidence=inbound.provider_message_id)
+    elif analysis is not None and latest and analysis.intent in INTENTS:
+        # An older message delivered late does not overwrite the reading of a newer one.
+        lead_services.lead_analysis_record(
+            org=org, lead=lead, intent=analysis.intent, confidence=analysis.confidence,
+            budget_amount=analysis.budget_amount, budget_currency=analysis.budget_currency)
+    logger.info("meta inbound message stored", extra={
+        "organization_id": org.pk, "conversation_id": conversation.pk,
+        "message_id": message.pk, "opt_out": opt_out})
+    return "opted_out" if opt_out else "message"
+
+
+# --- applying a status -----------------------------------------------------------------------
+
+def _status_error(status: dict) -> tuple[str, str]:
+    errors = status.get("errors")
+    first = _d(errors[0]) if isinstance(errors, list) and errors else {}
+    code = first.get("code")
+    code = str(code) if isinstance(code, int | str) and not isinstance(code, bool) else ""
+    if code == WINDOW_CLOSED_CODE:
+        return code, WINDOW_CLOSED_MESSAGE
+    title = _s(first.get("title")) or _s(first.get("message")) or "The provider refused it."
+    return code[:ERROR_CODE_MAX], title[:ERROR_MESSAGE_MAX]
+
+
+def _status_apply(channel: Channel, status) -> str:
+    status = _d(status)
+    state, message_id = _s(status.get("status")), _s(status.get("id"))
+    rank = STATUS_RANK.get(state)
+    if rank is None or not message_id:
+        return "status_ignored"  # e.g. "deleted" or "warning": nothing we track
+    at = _from_seconds(status.get("timestamp"), timezone.now())
+    changes: dict = {"status": state, "status_rank": rank}
+    if state in TIMESTAMP_FIELD:
+        changes[TIMESTAMP_FIELD[state]] = at
+    for implied in IMPLIED_FIELDS.get(state, ()):
+        changes[implied] = Coalesce(F(implied), Value(at, output_field=DateTimeField()))
+    if state == MessageStatus.FAILED:
+        changes["error_code"], changes["error_message"] = _status_error(status)
+    # The channel's conversations as a subquery, not a join: Django turns an UPDATE over a
+    # join into "id IN (SELECT …)", and PostgreSQL would then not re-check the rank against a
+    # row another status changed meanwhile. Written this way every condition is on the
+    # message row itself, re-checked under its row lock.
+    ours = Message.objects.for_org(channel.organization).filter(
+        conversation__in=Conversation.objects.filter(channel=channel).values("pk"),
+        direction=Direction.OUTBOUND, provider_message_id=message_id)
+    # One conditional UPDATE: a lower or equal rank (a late "delivered" after "read") never
+    # overwrites, whatever order the callbacks come in.
+    if ours.filter(status_rank__lt=rank).update(**changes):
+        return "status_updated"
+    if ours.exists():
+        return "status_stale"
+    # Our send has not stored the wamid yet (the callback beat the provider's answer).
+    raise _NotYet("no outbound message with this provider id yet")

@@ -1,16 +1,9 @@
 """The sandbox's HTTP server: a small threaded server (standard library only) in front of
 the provider sandboxes, one per path prefix: ``/graph/`` is Meta's Graph API, ``/google/``
 Gmail and Google's OAuth, everything else Razorpay. Tests start it in a thread on a free port;
-``run_stack`` runs it as a process:
-
-    RAZORPAY_KEY_ID=… RAZORPAY_KEY_SECRET=… RAZORPAY_WEBHOOK_SECRET=… \\
-        python -m flexoraa.sandbox.server --port 8010 \\
-        --webhook-url http://127.0.0.1:8000/webhooks/razorpay/
+``manage.py provider_sandbox`` (which ``run_stack`` starts) runs it as a process.
 """
 
-import argparse
-import os
-import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,6 +54,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         for name, value in CORS_HEADERS.items():
+            self.send_header(name, value)
+        # A provider's redirect (Google's consent screen) carries its Location this way.
+        for name, value in getattr(response, "headers", {}).items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
@@ -150,32 +146,15 @@ class SandboxServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the local Razorpay sandbox.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8010)
-    parser.add_argument("--webhook-url", default=os.environ.get("RAZORPAY_SANDBOX_WEBHOOK_URL"),
-                        help="Where to POST the signed webhooks (the app's "
-                             "/webhooks/razorpay/).")
-    args = parser.parse_args(argv)
-    credentials = {}
-    for name in ("RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET"):
-        credentials[name] = os.environ.get(name, "")
-        if not credentials[name]:
-            parser.error(f"{name} must be set in the environment (run_stack passes the app's).")
-    razorpay = RazorpaySandbox(
-        key_id=credentials["RAZORPAY_KEY_ID"], key_secret=credentials["RAZORPAY_KEY_SECRET"],
-        webhook_secret=credentials["RAZORPAY_WEBHOOK_SECRET"], webhook_url=args.webhook_url,
-    )
-    server = SandboxServer(razorpay, host=args.host, port=args.port, quiet=False)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server.start()
-    print(f"Razorpay sandbox at {server.api_url} (Checkout {server.checkout_js_url}); "
-          f"webhooks to {args.webhook_url or 'nowhere'}", flush=True)
-    stop.wait()
-    server.stop()
-    print("Razorpay sandbox stopped.", flush=True)
+    """``python -m flexoraa.sandbox.server [--port 8010] [--webhook-base URL]``: the same as
+    ``manage.py provider_sandbox``, which reads the app's secrets from its settings."""
+    import os
+
+    from django.core.management import execute_from_command_line
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flexoraa.settings")
+    execute_from_command_line(["manage.py", "provider_sandbox",
+                               *(sys.argv[1:] if argv is None else argv)])
     return 0
 
 

@@ -40,8 +40,9 @@ def get(url: str) -> tuple[int, bytes]:
 
 def embedded_env(var_dir: Path) -> dict:
     env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_ENV"}
-           and not key.startswith("RAZORPAY_")}
+           if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_ENV",
+                          "PROVIDER_SANDBOX_URL", "META_GRAPH_URL", "GMAIL_API_URL"}
+           and not key.startswith(("RAZORPAY_", "GOOGLE_"))}
     env["FLEXORAA_VAR_DIR"] = str(var_dir)
     return env
 
@@ -80,8 +81,11 @@ def test_make_run_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
         subprocess.run([*manage, *step], cwd=ROOT, env=env, check=True,
                        capture_output=True, timeout=120)
     port = free_port()
-    sandbox = f"http://127.0.0.1:{free_port()}/v1"
-    env["RAZORPAY_BASE_URL"] = sandbox  # the sandbox's own free port, beside other runs
+    sandbox_root = f"http://127.0.0.1:{free_port()}"
+    sandbox = f"{sandbox_root}/v1"
+    # The sandbox's own free port, beside other runs; every provider URL follows it.
+    env["PROVIDER_SANDBOX_URL"] = sandbox_root
+    env["RAZORPAY_BASE_URL"] = sandbox
     log_path = tmp_path / "stack.log"
     with log_path.open("w") as log:
         stack = subprocess.Popen(
@@ -145,25 +149,29 @@ def test_make_run_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
     assert "Flexoraa is starting at" in output
     assert "manager  login: manager / flexoraa-demo" in output
     assert "Stopped web, worker and beat." in output
-    assert f"Razorpay sandbox {sandbox} (buy tokens at" in output
-    assert "Razorpay sandbox stopped." in output
+    assert f"Provider sandbox {sandbox_root}: Razorpay {sandbox} (buy tokens at" in output
+    assert f"Meta {sandbox_root}/graph/v21.0" in output
+    assert "Provider sandbox stopped." in output
     with pytest.raises(OSError):
         get(f"{base}/healthz")
     with pytest.raises(OSError):
         get(f"{sandbox}/checkout.js")
 
 
-def test_run_stack_starts_the_sandbox_only_when_razorpay_is_on_this_machine(settings):
-    from flexoraa.management.commands.run_stack import razorpay_sandbox_process
+def test_run_stack_starts_the_provider_sandbox_only_when_it_is_on_this_machine(settings):
+    from flexoraa.management.commands.run_stack import provider_sandbox_process
 
-    settings.RAZORPAY_BASE_URL = "http://127.0.0.1:8123/v1"
-    command, credentials, url = razorpay_sandbox_process("127.0.0.1", 8000)
-    assert command[1:] == ["-m", "flexoraa.sandbox.server", "--host", "127.0.0.1",
-                           "--port", "8123",
-                           "--webhook-url", "http://127.0.0.1:8000/webhooks/razorpay/"]
-    assert credentials == {"RAZORPAY_KEY_ID": settings.RAZORPAY_KEY_ID,
-                           "RAZORPAY_KEY_SECRET": settings.RAZORPAY_KEY_SECRET,
-                           "RAZORPAY_WEBHOOK_SECRET": settings.RAZORPAY_WEBHOOK_SECRET}
-    assert url == "http://127.0.0.1:8123/v1"
+    settings.PROVIDER_SANDBOX_URL = "http://127.0.0.1:8123"
+    command, extra_env, url = provider_sandbox_process("127.0.0.1", 8000)
+    assert command[1:] == ["manage.py", "provider_sandbox", "--host", "127.0.0.1",
+                           "--port", "8123", "--webhook-base", "http://127.0.0.1:8000"]
+    # The command reads the secrets from the app's own settings; nothing is passed along.
+    assert extra_env == {}
+    assert url == "http://127.0.0.1:8123"
+
+    settings.PROVIDER_SANDBOX_URL = "https://sandbox.example.com"
+    settings.RAZORPAY_BASE_URL = "http://localhost:8124/v1"
+    assert provider_sandbox_process("127.0.0.1", 8000)[2] == "http://localhost:8124"
+
     settings.RAZORPAY_BASE_URL = "https://api.razorpay.com/v1"
-    assert razorpay_sandbox_process("127.0.0.1", 8000) is None
+    assert provider_sandbox_process("127.0.0.1", 8000) is None

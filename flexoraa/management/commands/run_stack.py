@@ -1,7 +1,8 @@
 """Start web, worker and beat together (what `make run` runs) and stop all three on Ctrl-C.
 
-When RAZORPAY_BASE_URL points at this machine (the development default), the local Razorpay
-sandbox runs beside them, posting its webhooks to this web server, so buying tokens works end
+When PROVIDER_SANDBOX_URL or RAZORPAY_BASE_URL points at this machine (the development
+default), the local provider sandbox (Razorpay, Meta's Graph API, Gmail) runs beside them,
+posting its signed webhooks to this web server, so buying tokens and messaging leads work end
 to end offline."""
 
 import os
@@ -34,19 +35,19 @@ def stack_processes(host: str, port: int) -> dict[str, list[str]]:
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
-def razorpay_sandbox_process(host: str, port: int) -> tuple[list[str], dict, str] | None:
-    """``(command, environment, api url)`` of the Razorpay sandbox to run beside the web
-    server, or None when RAZORPAY_BASE_URL is not on this machine."""
-    api = urlsplit(settings.RAZORPAY_BASE_URL)
-    if api.hostname not in LOCAL_HOSTS:
+def provider_sandbox_process(host: str, port: int) -> tuple[list[str], dict, str] | None:
+    """``(command, environment, url)`` of the provider sandbox to run beside the web server,
+    or None when neither PROVIDER_SANDBOX_URL nor RAZORPAY_BASE_URL is on this machine. It
+    listens where PROVIDER_SANDBOX_URL points (else where RAZORPAY_BASE_URL does), reads the
+    app's secrets from the same settings, and posts its webhooks to this web server."""
+    sandbox, razorpay = (urlsplit(settings.PROVIDER_SANDBOX_URL),
+                         urlsplit(settings.RAZORPAY_BASE_URL))
+    where = sandbox if sandbox.hostname in LOCAL_HOSTS else razorpay
+    if where.hostname not in LOCAL_HOSTS:
         return None
-    command = [sys.executable, "-m", "flexoraa.sandbox.server", "--host", api.hostname,
-               "--port", str(api.port or 80),
-               "--webhook-url", f"http://{host}:{port}/webhooks/razorpay/"]
-    credentials = {"RAZORPAY_KEY_ID": settings.RAZORPAY_KEY_ID,
-                   "RAZORPAY_KEY_SECRET": settings.RAZORPAY_KEY_SECRET,
-                   "RAZORPAY_WEBHOOK_SECRET": settings.RAZORPAY_WEBHOOK_SECRET}
-    return command, credentials, settings.RAZORPAY_BASE_URL
+    command = [sys.executable, "manage.py", "provider_sandbox", "--host", where.hostname,
+               "--port", str(where.port or 80), "--webhook-base", f"http://{host}:{port}"]
+    return command, {}, f"{where.scheme}://{where.hostname}:{where.port or 80}"
 
 
 class Command(BaseCommand):
@@ -66,7 +67,7 @@ class Command(BaseCommand):
                 sys.stdout.flush()
 
         processes = {name: (command, {}) for name, command in stack_processes(host, port).items()}
-        sandbox = razorpay_sandbox_process(host, port)
+        sandbox = provider_sandbox_process(host, port)
         if sandbox is not None:
             processes["sandbox"] = sandbox[:2]
         for name, (command, extra_env) in processes.items():
@@ -82,8 +83,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nFlexoraa is starting at {url}"))
         self.stdout.write(f"  manager console {url}admin/   API docs {url}api/docs/")
         if sandbox is not None:
-            self.stdout.write(f"  Razorpay sandbox {sandbox[2]} (buy tokens at {url}billing/; "
-                              "its Checkout has Pay / Fail buttons, no real money)")
+            self.stdout.write(f"  Provider sandbox {sandbox[2]}: Razorpay "
+                              f"{settings.RAZORPAY_BASE_URL} (buy tokens at {url}billing/; "
+                              "its Checkout has Pay / Fail buttons, no real money), Meta "
+                              f"{settings.META_GRAPH_URL}, Gmail {settings.GMAIL_API_URL}")
         for username, _first, _last, role, _capacity in DEMO_PEOPLE:
             self.stdout.write(f"  {role:<8} login: {username} / {DEMO_PASSWORD}")
         self.stdout.write("  Press Ctrl-C to stop web, worker and beat.\n")
