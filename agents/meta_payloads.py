@@ -95,10 +95,14 @@ def whatsapp_message_payload(phone_number_id: str, wa_id: str, text: str, messag
 
 def whatsapp_status_payload(phone_number_id: str, message_id: str, status: str, timestamp,
                             recipient_id: str, errors: list | None = None, *,
-                            waba_id: str = SAMPLE_WABA_ID) -> dict:
-    """A status callback (sent / delivered / read / failed) for one of our sends."""
+                            waba_id: str = SAMPLE_WABA_ID,
+                            biz_opaque_callback_data: str = "") -> dict:
+    """A status callback (sent / delivered / read / failed) for one of our sends; Meta echoes
+    the send's ``biz_opaque_callback_data`` on it."""
     entry = {"id": message_id, "status": status, "timestamp": _seconds(timestamp),
              "recipient_id": str(recipient_id)}
+    if biz_opaque_callback_data:
+        entry["biz_opaque_callback_data"] = biz_opaque_callback_data
     if status in ("sent", "delivered"):
         entry["conversation"] = {
             "id": f"conv-{message_id[-16:]}",

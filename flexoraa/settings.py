@@ -215,6 +215,13 @@ LEAD_FORM_TOKEN_MAX_AGE_SECONDS = env.int("LEAD_FORM_TOKEN_MAX_AGE_SECONDS", def
 LEAD_FORM_RATE_LIMIT = env.int("LEAD_FORM_RATE_LIMIT", default=10)
 LEAD_FORM_RATE_WINDOW_SECONDS = env.int("LEAD_FORM_RATE_WINDOW_SECONDS", default=600)
 
+# --- Provider sandbox -----------------------------------------------------------------------
+
+# Where the local provider sandbox listens (manage.py provider_sandbox; run_stack starts it).
+# In development every provider's URL defaults to a path on it.
+PROVIDER_SANDBOX_URL = env.str("PROVIDER_SANDBOX_URL", default="http://127.0.0.1:8010")
+_SANDBOX = PROVIDER_SANDBOX_URL.rstrip("/")
+
 # --- Billing ---------------------------------------------------------------------------------
 
 # Token packages are paid for through Razorpay. Development talks to the local Razorpay sandbox
@@ -224,7 +231,7 @@ LEAD_FORM_RATE_WINDOW_SECONDS = env.int("LEAD_FORM_RATE_WINDOW_SECONDS", default
 RAZORPAY_SANDBOX_KEY_ID = "rzp_test_sandbox00000001"
 RAZORPAY_SANDBOX_KEY_SECRET = "sandbox-key-secret-public-not-for-production"  # noqa: S105
 RAZORPAY_SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret-public-not-for-production"  # noqa: S105
-RAZORPAY_SANDBOX_URL = "http://127.0.0.1:8010/v1"
+RAZORPAY_SANDBOX_URL = f"{_SANDBOX}/v1"
 RAZORPAY_LIVE_URL = "https://api.razorpay.com/v1"
 RAZORPAY_LIVE_CHECKOUT_JS = "https://checkout.razorpay.com/v1/checkout.js"
 _RAZORPAY_SANDBOX_CREDENTIALS = {
@@ -293,8 +300,6 @@ GOOGLE_SANDBOX_CLIENT_SECRET = "sandbox-google-client-secret"  # noqa: S105
 # Fernet key that encrypts channel credentials (OAuth and access tokens) at rest. Production
 # needs its own; this one is public.
 CHANNEL_SANDBOX_TOKEN_KEY = "c2FuZGJveC1jaGFubmVsLWtleS1wdWJsaWMtMzJiISE="  # noqa: S105
-PROVIDER_SANDBOX_URL = env.str("PROVIDER_SANDBOX_URL", default="http://127.0.0.1:8010")
-_SANDBOX = PROVIDER_SANDBOX_URL.rstrip("/")
 _CHANNEL_SECRETS = ("META_APP_SECRET", "META_VERIFY_TOKEN", "GOOGLE_CLIENT_ID",
                     "GOOGLE_CLIENT_SECRET", "CHANNEL_TOKEN_KEY")
 if PRODUCTION:

@@ -9,6 +9,8 @@ from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from flexoraa.models import MANAGING_ROLES, Membership, Organization, Role
+
+# OPEN_STATUSES and Status are also how other apps read lead statuses (never leads.models).
 from leads.models import (
     OPEN_STATUSES,
     Lead,

@@ -497,5 +497,14 @@ def _status_apply(channel: Channel, status) -> str:
         return "status_updated"
     if ours.exists():
         return "status_stale"
+    # The callback beat the provider's answer to our send: our own id, which the send put in
+    # biz_opaque_callback_data, names the message until the wamid is stored.
+    client_id = _s(status.get("biz_opaque_callback_data"))
+    if client_id and Message.objects.for_org(channel.organization).filter(
+        conversation__in=Conversation.objects.filter(channel=channel).values("pk"),
+        direction=Direction.OUTBOUND, client_id=client_id, provider_message_id="",
+    ).update(provider_message_id=message_id):
+        ours.filter(status_rank__lt=rank).update(**changes)
+        return "status_updated"
     # Our send has not stored the wamid yet (the callback beat the provider's answer).
     raise _NotYet("no outbound message with this provider id yet")

@@ -43,7 +43,7 @@ from agents.templates_text import template_render
 from flexoraa.errors import Conflict, NotFound
 from flexoraa.models import Organization
 from leads import services as lead_services
-from leads.models import OPEN_STATUSES, Status
+from leads.selectors import OPEN_STATUSES, Status
 
 logger = logging.getLogger(__name__)
 

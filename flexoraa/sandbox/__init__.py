@@ -4,7 +4,9 @@ Tests and ``make run`` point the real adapters (billing/providers/razorpay.py â€
 servers through settings, so nothing in our code fakes itself: the adapter sends the same
 HTTP it sends to the provider. Standard library only, so the sandbox runs anywhere:
 
-    python -m flexoraa.sandbox.server --port 8010 --webhook-url http://127.0.0.1:8000/webhooks/razorpay/
+    python manage.py provider_sandbox --port 8010
 
-``run_stack`` starts it when RAZORPAY_BASE_URL points at 127.0.0.1 or localhost.
+One server answers for Meta's Graph API (/graph/), Gmail and Google's OAuth (/google/) and
+Razorpay (/v1/), and posts signed webhooks back to the app. ``run_stack`` starts it when
+PROVIDER_SANDBOX_URL points at 127.0.0.1 or localhost.
 """

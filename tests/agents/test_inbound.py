@@ -329,6 +329,20 @@ def test_a_status_before_our_send_stored_the_id_waits_for_the_redrive(
     assert delivery.processed_at is not None and delivery.last_error == ""
 
 
+def test_a_status_before_our_send_stored_the_id_finds_it_by_our_own_id(
+    deliver, org, wa_channel
+):
+    conversation = make_conversation(org, channel=wa_channel)
+    ours = make_message(org, conversation, direction=Direction.OUTBOUND,
+                        status=MessageStatus.SENDING, provider_message_id="")
+    deliver(ChannelKind.WHATSAPP, whatsapp_status_payload(
+        wa_channel.external_id, "wamid.EARLY", "delivered", TS, "919812345678",
+        biz_opaque_callback_data=ours.client_id))
+    ours.refresh_from_db()
+    assert (ours.provider_message_id, ours.status) == ("wamid.EARLY", MessageStatus.DELIVERED)
+    assert WebhookDelivery.objects.get().processed_at is not None
+
+
 def test_the_redrive_gives_up_after_five_attempts_and_says_how_many(
     deliver, wa_channel, caplog, monkeypatch
 ):

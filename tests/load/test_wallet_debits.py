@@ -24,21 +24,16 @@ figure measured beside someone else's jobs can be told from a regression: rerun 
 """
 
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import requests
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections
 
@@ -46,6 +41,8 @@ from billing import services
 from billing.errors import InsufficientTokens
 from billing.models import AiAction, LedgerReason, TokenLedgerEntry, TokenWallet
 from tests.factories import OrganizationFactory, make_api_key
+from tests.load import http_bench
+from tests.load.http_bench import benchmark_pids, cpu_seconds, machine_busy_seconds
 
 CLIENTS = 32
 WARMUP_SECONDS = 2.0
@@ -186,77 +183,14 @@ def settle_stats() -> None:
     time.sleep(1.2)
 
 
-def database_url() -> str:
-    """The test database (not the one DATABASE_URL names), for the server processes."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "localhost"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
+class Server(http_bench.Server):
     """gunicorn serving the project against the test database."""
 
     def __init__(self, log_path: Path, raw_key: str):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
+        super().__init__(log_path, gunicorn_args=GUNICORN,
+                         ready_path="/api/token-ledger/balance/",
+                         ready_headers={"Authorization": f"Bearer {raw_key}"})
         self.raw_key = raw_key
-
-    def __enter__(self):
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "DJANGO_SETTINGS_MODULE": "flexoraa.settings",
-            "DEBUG": "false",  # DEBUG keeps every query of a request in memory
-            "LOG_LEVEL": "WARNING",
-        }
-        self.log = open(self.log_path, "w")  # closed in __exit__
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "flexoraa.wsgi", *GUNICORN,
-             "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5",
-             # Its default control socket is one path per user, shared with any other server.
-             "--no-control-socket"],
-            cwd=settings.BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        try:
-            self._wait_until_serving()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
-
-    def _wait_until_serving(self) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            try:
-                response = requests.get(f"{self.base}/api/token-ledger/balance/", timeout=10,
-                                        headers={"Authorization": f"Bearer {self.raw_key}"})
-                if response.status_code == 200:
-                    return
-            except requests.RequestException:
-                pass  # not listening yet, or still importing Django
-            assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
-            time.sleep(0.2)
-
-    def __exit__(self, *exc_info):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
 
     def deadlocks_logged(self) -> int:
         """Lines of the server's log naming a deadlock (Django logs each 500's traceback)."""
@@ -294,43 +228,6 @@ def service_attempt(org, api_key, prefix: str):
         return "ok", None
 
     return attempt
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds every core of the machine has spent busy (Linux /proc/stat)."""
-    with open("/proc/stat") as stat:
-        user, nice, system, _idle, _iowait, irq, softirq = map(int, stat.readline().split()[1:8])
-    return (user + nice + system + irq + softirq) / CLOCK_TICKS
-
-
-def cpu_seconds(pids) -> dict[int, float]:
-    found = {}
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited
-        found[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return found
-
-
-def benchmark_pids(server) -> set[int]:
-    """This process (the clients), the server's processes and the database's backends."""
-    pids = {os.getpid(), server.process.pid}
-    for stat_path in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat_path.read_text().rsplit(")", 1)[1].split()[1]) == server.process.pid:
-                pids.add(int(stat_path.parent.name))
-        except (OSError, ValueError):
-            continue
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        pids.update(pid for (pid,) in cursor.fetchall())
-    return pids
 
 
 def measured(run: Run, attempt, *, warmup: float, seconds: float, server=None) -> Run:
