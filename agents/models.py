@@ -187,7 +187,7 @@ class Message(TenantOwned):
     attachments = models.JSONField(default=list, blank=True)
     # The provider's id (wamid…, mid…, Gmail id); our own id makes a send idempotent.
     provider_message_id = models.CharField(max_length=200, blank=True)
-    client_id = models.CharField(max_length=64, unique=True)
+    client_id = models.CharField(max_length=64)
     status = models.CharField(max_length=10, choices=MessageStatus.choices)
     status_rank = models.PositiveSmallIntegerField(default=0)
     error_code = models.CharField(max_length=32, blank=True)
@@ -215,6 +215,9 @@ class Message(TenantOwned):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
+            # Our own id makes a send idempotent; each tenant has its own ids.
+            models.UniqueConstraint(fields=["organization", "client_id"],
+                                    name="message_client_id_once"),
             # One message per provider id on a channel's conversations (a second guard behind
             # the webhook dedupe).
             models.UniqueConstraint(

@@ -142,10 +142,10 @@ def _enqueue(message_id: int) -> None:
 
 
 def _earlier_send(org, conversation, client_id, text, template, params) -> Message | None:
-    earlier = Message.objects.filter(client_id=client_id).first()
+    earlier = Message.objects.for_org(org).filter(client_id=client_id).first()
     if earlier is None:
         return None
-    same = (earlier.organization_id == org.pk and earlier.conversation_id == conversation.pk
+    same = (earlier.conversation_id == conversation.pk
             and earlier.direction == Direction.OUTBOUND
             and (earlier.template_id == (template.pk if template else None))
             and (earlier.template_params == params if template else earlier.body == text))

@@ -224,6 +224,17 @@ def test_a_client_id_reused_for_another_message_is_a_conflict(org, open_chat):
         send(org, other, text="Hello", client_id="c-9")
 
 
+def test_another_tenant_may_use_the_same_client_id_without_touching_ours(
+    org, other_org, open_chat
+):
+    ours = send(org, open_chat, text="Hello", client_id="shared-id")
+    theirs = send(other_org, make_conversation(other_org, last_inbound_at=ago(1)),
+                  text="Something else", client_id="shared-id")
+    assert theirs.pk != ours.pk and theirs.organization_id == other_org.pk
+    ours.refresh_from_db()
+    assert ours.body == "Hello"
+
+
 def test_a_second_delivery_of_the_same_message_sends_nothing(org, open_chat, meta_sandbox):
     message = send(org, open_chat, text="Hello")
     assert outbound.message_deliver(message_id=message.pk) == MessageStatus.SENT
