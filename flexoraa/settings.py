@@ -398,6 +398,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set used by a model field and by a request serializer.
+    "ENUM_NAME_OVERRIDES": {"IntentVerdictEnum": "agents.models.IntentVerdict"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "flexoraa.openapi.add_error_responses",

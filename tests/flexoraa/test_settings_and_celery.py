@@ -17,6 +17,10 @@ PRODUCTION = {
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
     "RAZORPAY_KEY_ID": "rzp_live_Example000001", "RAZORPAY_KEY_SECRET": "live-key-secret-example",
     "RAZORPAY_WEBHOOK_SECRET": "live-webhook-secret-example",
+    "META_APP_SECRET": "live-meta-app-secret-example", "META_VERIFY_TOKEN": "live-verify-token",
+    "GOOGLE_CLIENT_ID": "1234-live.apps.googleusercontent.com",
+    "GOOGLE_CLIENT_SECRET": "live-google-client-secret",
+    "CHANNEL_TOKEN_KEY": "bGl2ZS1jaGFubmVsLWtleS0zMi1ieXRlcy1leGFtcGw=",
 }
 RAZORPAY_SETTINGS = {"RAZORPAY_BASE_URL", "RAZORPAY_CHECKOUT_JS", "RAZORPAY_TIMEOUT_SECONDS"}
 
@@ -100,6 +104,36 @@ def test_development_defaults_to_the_local_razorpay_sandbox_with_its_own_checkou
                        RAZORPAY_BASE_URL="http://127.0.0.1:9123/v1")
     assert moved.stdout.split()[:2] == ["http://127.0.0.1:9123/v1",
                                         "http://127.0.0.1:9123/v1/checkout.js"]
+
+
+@pytest.mark.parametrize("variable", ["META_APP_SECRET", "META_VERIFY_TOKEN", "GOOGLE_CLIENT_ID",
+                                      "GOOGLE_CLIENT_SECRET", "CHANNEL_TOKEN_KEY"])
+def test_production_refuses_to_start_without_a_channel_secret(variable):
+    result = run_manage("check", **{**PRODUCTION, variable: ""})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and variable in result.stderr
+
+
+def test_production_refuses_the_provider_sandboxs_public_channel_secrets():
+    from django.conf import settings
+
+    result = run_manage("check", **{**PRODUCTION,
+                                    "META_APP_SECRET": settings.META_SANDBOX_APP_SECRET})
+    assert result.returncode != 0
+    assert "public sandbox value" in result.stderr
+
+
+def test_production_talks_to_meta_and_google_over_https_only():
+    result = run_manage("check", **PRODUCTION, META_GRAPH_URL="http://127.0.0.1:8010/graph/v21.0")
+    assert result.returncode != 0
+    assert "must be https:// in production" in result.stderr
+    printed = run_manage("shell", "--no-imports", "-c",
+                         "from django.conf import settings as s; "
+                         "print(s.META_GRAPH_URL, s.GMAIL_API_URL, s.GOOGLE_OAUTH_TOKEN_URL)",
+                         **PRODUCTION)
+    assert printed.stdout.split() == ["https://graph.facebook.com/v21.0",
+                                      "https://gmail.googleapis.com",
+                                      "https://oauth2.googleapis.com/token"]
 
 
 def test_an_unknown_environment_name_is_refused():
