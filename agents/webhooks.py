@@ -21,6 +21,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from agents.meta_events import messaging_events, whatsapp_events
 from agents.meta_payloads import (
     INSTAGRAM_OBJECT,
     MESSENGER_OBJECT,
@@ -81,65 +82,6 @@ def _channels(kind: str, external_ids: set[str]) -> dict[str, int]:
 
 
 # --- splitting a body into events ------------------------------------------------------------
-
-def _list(value) -> list:
-    return value if isinstance(value, list) else []
-
-
-def _dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value) -> str:
-    return value if isinstance(value, str) else (str(value) if isinstance(value, int) else "")
-
-
-def whatsapp_events(body: dict) -> list[tuple[str, str, str, dict]]:
-    """``(channel id, event id, event type, payload)`` for each message and status."""
-    events = []
-    for entry in _list(body.get("entry")):
-        for change in _list(_dict(entry).get("changes")):
-            value = _dict(_dict(change).get("value"))
-            channel_id = _text(_dict(value.get("metadata")).get("phone_number_id"))
-            contacts = [_dict(contact) for contact in _list(value.get("contacts"))]
-            for message in _list(value.get("messages")):
-                message = _dict(message)
-                wa_id = _text(message.get("from"))
-                contact = next((c for c in contacts if _text(c.get("wa_id")) == wa_id),
-                               contacts[0] if contacts else {})
-                events.append((channel_id, _text(message.get("id")), "message", {
-                    "channel_id": channel_id,
-                    "wa_id": wa_id or _text(contact.get("wa_id")),
-                    "profile_name": _text(_dict(contact.get("profile")).get("name")),
-                    "message": message,
-                }))
-            for status in _list(value.get("statuses")):
-                status = _dict(status)
-                status_id, state = _text(status.get("id")), _text(status.get("status"))
-                event_id = f"{status_id}:{state}" if status_id and state else ""
-                events.append((channel_id, event_id, "status",
-                               {"channel_id": channel_id, "status": status}))
-    return events
-
-
-def messaging_events(body: dict) -> list[tuple[str, str, str, dict]]:
-    """Messenger / Instagram: each ``messaging[]`` item that is a message from a person.
-    Echoes of our own sends are dropped; reads, deliveries, postbacks and reactions carry no
-    ``message`` and are left alone for now."""
-    events = []
-    for entry in _list(body.get("entry")):
-        entry = _dict(entry)
-        for item in _list(entry.get("messaging")):
-            item = _dict(item)
-            message = _dict(item.get("message"))
-            if not message or message.get("is_echo"):
-                continue
-            channel_id = _text(entry.get("id")) or _text(
-                _dict(item.get("recipient")).get("id"))
-            events.append((channel_id, _text(message.get("mid")), "message",
-                           {"channel_id": channel_id, "messaging": item}))
-    return events
-
 
 EVENTS_OF = {
     ChannelKind.WHATSAPP: whatsapp_events,

@@ -12,8 +12,7 @@ import hashlib
 import logging
 from collections import Counter
 from contextlib import nullcontext
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import (
     IntegrityError,
@@ -27,6 +26,15 @@ from django.db.models.fields import DateTimeField
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from agents.meta_events import (
+    Inbound,
+    MalformedEvent,
+    as_dict,
+    as_text,
+    from_seconds,
+    messaging_inbound,
+    whatsapp_inbound,
+)
 from agents.models import (
     META_KINDS,
     STATUS_RANK,
@@ -58,7 +66,6 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 WINDOW_CLOSED_CODE = "131047"
 WINDOW_CLOSED_MESSAGE = "The 24-hour window was closed: send a template."
 INTENTS = ("high", "medium", "low")
-WHATSAPP_MEDIA = ("image", "video", "audio", "document", "sticker")
 TIMESTAMP_FIELD = {MessageStatus.SENT: "sent_at", MessageStatus.DELIVERED: "delivered_at",
                    MessageStatus.READ: "read_at"}
 # A later status implies the earlier ones happened; their times are filled when missing.
@@ -77,10 +84,6 @@ class _NotYet(Exception):
 class _Duplicate(Exception):
     """The message was stored meanwhile under another delivery row; this one changes
     nothing."""
-
-
-class _Malformed(Exception):
-    """The event cannot be read; trying again will not help."""
 
 
 # --- storing (the webhook endpoints) ---------------------------------------------------------
@@ -189,7 +192,7 @@ def _delivery_process(delivery_id: int) -> str:
             try:
                 outcome, org_id = _delivery_apply(delivery)
                 last_error = ""
-            except _Malformed as malformed:
+            except MalformedEvent as malformed:
                 outcome, org_id = "malformed", delivery.organization_id
                 last_error = f"malformed: {malformed}"[:LAST_ERROR_MAX]
                 logger.warning("malformed meta delivery", extra={"delivery_id": delivery_id})
@@ -237,109 +240,10 @@ def _delivery_apply(delivery: WebhookDelivery) -> tuple[str, int | None]:
     if delivery.event_type == "status":
         return _status_apply(channel, payload.get("status")), org_id
     if delivery.provider == ChannelKind.WHATSAPP:
-        inbound = _whatsapp_inbound(payload, fallback_at=delivery.received_at)
+        inbound = whatsapp_inbound(payload, fallback_at=delivery.received_at)
     else:
-        inbound = _messaging_inbound(payload, fallback_at=delivery.received_at)
+        inbound = messaging_inbound(payload, fallback_at=delivery.received_at)
     return _message_apply(channel, inbound), org_id
-
-
-# --- reading an inbound message --------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Inbound:
-    contact_id: str
-    contact_name: str
-    phone: str
-    provider_message_id: str
-    at: datetime
-    kind: str
-    body: str
-    attachments: list
-
-
-def _from_seconds(value, fallback: datetime) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return fallback
-
-
-def _from_milliseconds(value, fallback: datetime) -> datetime:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return fallback
-    try:
-        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        return fallback
-
-
-def _d(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _s(value) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _whatsapp_content(message: dict) -> tuple[str, str, list]:
-    kind = _s(message.get("type"))
-    part = _d(message.get(kind))
-    if kind == "text":
-        return MessageKind.TEXT, _s(part.get("body")), []
-    if kind == "button":  # a quick-reply button of a template
-        return MessageKind.TEXT, _s(part.get("text")), []
-    if kind == "interactive":
-        reply = _d(part.get("button_reply")) or _d(part.get("list_reply"))
-        return MessageKind.TEXT, _s(reply.get("title")), []
-    if kind in WHATSAPP_MEDIA:
-        caption = _s(part.get("caption"))
-        # WhatsApp names media by id; its URL is fetched from the Graph API when shown.
-        attachment = {"type": kind, "id": _s(part.get("id")), "url": _s(part.get("url")),
-                      "mime_type": _s(part.get("mime_type")), "caption": caption}
-        if part.get("filename"):
-            attachment["filename"] = _s(part.get("filename"))
-        return MessageKind.ATTACHMENT, caption, [attachment]
-    if kind == "reaction":
-        return MessageKind.OTHER, _s(part.get("emoji")), [
-            {"type": "reaction", "message_id": _s(part.get("message_id"))}]
-    return MessageKind.OTHER, "", [{"type": kind or "unknown"}]
-
-
-def _whatsapp_inbound(payload: dict, *, fallback_at: datetime) -> Inbound:
-    message = _d(payload.get("message"))
-    wa_id = _s(payload.get("wa_id")) or _s(message.get("from"))
-    message_id = _s(message.get("id"))
-    if not wa_id or not message_id:
-        raise _Malformed("a WhatsApp message needs its sender and id")
-    kind, body, attachments = _whatsapp_content(message)
-    return Inbound(
-        contact_id=wa_id, contact_name=_s(payload.get("profile_name"))[:200],
-        phone=f"+{wa_id.lstrip('+')}", provider_message_id=message_id,
-        at=_from_seconds(message.get("timestamp"), fallback_at),
-        kind=kind, body=body, attachments=attachments,
-    )
-
-
-def _messaging_inbound(payload: dict, *, fallback_at: datetime) -> Inbound:
-    item = _d(payload.get("messaging"))
-    message = _d(item.get("message"))
-    sender = _s(_d(item.get("sender")).get("id"))
-    mid = _s(message.get("mid"))
-    if not sender or not mid:
-        raise _Malformed("a message needs its sender and mid")
-    text = _s(message.get("text"))
-    attachments = [
-        {"type": _s(_d(a).get("type")), "url": _s(_d(_d(a).get("payload")).get("url")),
-         "caption": ""}
-        for a in message.get("attachments") or [] if isinstance(a, dict)
-    ]
-    kind = (MessageKind.ATTACHMENT if attachments
-            else MessageKind.TEXT if text else MessageKind.OTHER)
-    return Inbound(
-        contact_id=sender, contact_name="", phone="", provider_message_id=mid,
-        at=_from_milliseconds(item.get("timestamp"), fallback_at), kind=kind, body=text,
-        attachments=attachments,
-    )
 
 
 # --- applying an inbound message -------------------------------------------------------------
@@ -461,22 +365,23 @@ def _message_apply(channel: Channel, inbound: Inbound) -> str:
 
 def _status_error(status: dict) -> tuple[str, str]:
     errors = status.get("errors")
-    first = _d(errors[0]) if isinstance(errors, list) and errors else {}
+    first = as_dict(errors[0]) if isinstance(errors, list) and errors else {}
     code = first.get("code")
     code = str(code) if isinstance(code, int | str) and not isinstance(code, bool) else ""
     if code == WINDOW_CLOSED_CODE:
         return code, WINDOW_CLOSED_MESSAGE
-    title = _s(first.get("title")) or _s(first.get("message")) or "The provider refused it."
+    title = (as_text(first.get("title")) or as_text(first.get("message"))
+             or "The provider refused it.")
     return code[:ERROR_CODE_MAX], title[:ERROR_MESSAGE_MAX]
 
 
 def _status_apply(channel: Channel, status) -> str:
-    status = _d(status)
-    state, message_id = _s(status.get("status")), _s(status.get("id"))
+    status = as_dict(status)
+    state, message_id = as_text(status.get("status")), as_text(status.get("id"))
     rank = STATUS_RANK.get(state)
     if rank is None or not message_id:
         return "status_ignored"  # e.g. "deleted" or "warning": nothing we track
-    at = _from_seconds(status.get("timestamp"), timezone.now())
+    at = from_seconds(status.get("timestamp"), timezone.now())
     changes: dict = {"status": state, "status_rank": rank}
     if state in TIMESTAMP_FIELD:
         changes[TIMESTAMP_FIELD[state]] = at
@@ -499,7 +404,7 @@ def _status_apply(channel: Channel, status) -> str:
         return "status_stale"
     # The callback beat the provider's answer to our send: our own id, which the send put in
     # biz_opaque_callback_data, names the message until the wamid is stored.
-    client_id = _s(status.get("biz_opaque_callback_data"))
+    client_id = as_text(status.get("biz_opaque_callback_data"))
     if client_id and Message.objects.for_org(channel.organization).filter(
         conversation__in=Conversation.objects.filter(channel=channel).values("pk"),
         direction=Direction.OUTBOUND, client_id=client_id, provider_message_id="",
