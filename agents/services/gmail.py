@@ -9,7 +9,6 @@ historyId is stored only after the batch is stored, so a crash mid-batch fetches
 the message id (unique per conversation and per channel) keeps that from making duplicates.
 """
 
-import hashlib
 import logging
 import re
 from collections import Counter
@@ -24,15 +23,11 @@ from agents.models import (
     ChannelKind,
     ChannelStatus,
     Conversation,
-    Direction,
     Message,
-    MessageKind,
-    MessageStatus,
-    SenderKind,
 )
-from agents.optout import is_opt_out
 from agents.providers import gmail as provider
 from agents.services.channels import channel_create
+from agents.services.receiving import DuplicateMessage, Received, inbound_message_store
 from flexoraa.errors import ValidationFailed
 from flexoraa.models import Organization
 from flexoraa.notifications import email_managers
@@ -46,7 +41,6 @@ FULL_SYNC_QUERY = "newer_than:30d"
 FULL_SYNC_LIMIT = 200
 # Mail that is not a lead writing to us.
 IGNORED_LABELS = frozenset({"SENT", "DRAFT", "SPAM", "TRASH", "CHAT"})
-INTENTS = ("high", "medium", "low")
 REVOKED_REASON = ("Google revoked access (invalid_grant): the password changed, access was "
                   "removed or the authorization expired. Connect the mailbox again.")
 # Lines a mail client adds when quoting the email being answered.
@@ -268,56 +262,20 @@ def email_record(*, channel: Channel, email: provider.GmailMessage) -> str:
     """Store one inbound email in the sender's Gmail conversation (lead found or created by
     ``lead_intake``); ``"stored"``, ``"opted_out"``, ``"duplicate"`` or ``"invalid"`` (a
     sender address LeadOS refuses)."""
-    org = channel.organization
     conversation = _conversation_for(channel, email)
     if conversation is None:
         return "invalid"
-    reply = _reply_text(email.text)
-    opt_out = is_opt_out(reply or email.subject)
-    analysis = None if opt_out or not reply else _analysis_of(reply, org)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                message = Message.objects.create(
-                    organization=org, conversation=conversation, direction=Direction.INBOUND,
-                    sender=SenderKind.LEAD, kind=MessageKind.TEXT, body=email.text,
-                    subject=email.subject, provider_message_id=email.id,
-                    client_id=_client_id(channel, email.id), status=MessageStatus.RECEIVED,
-                    created_at=email.internal_date,
-                    predicted_intent=analysis.intent if analysis else "",
-                    intent_confidence=analysis.confidence if analysis else None,
-                    intent_model_version=analysis.model_version if analysis else "",
-                )
-        except IntegrityError:
-            return "duplicate"
-        conversation = Conversation.objects.for_org(org).select_for_update().get(
-            pk=conversation.pk)
-        latest = conversation.last_inbound_at is None or (
-            email.internal_date >= conversation.last_inbound_at)
-        conversation.unread_count += 1
-        conversation.last_inbound_at = max(filter(None, (conversation.last_inbound_at,
-                                                         email.internal_date)))
-        conversation.last_message_at = max(filter(None, (conversation.last_message_at,
-                                                         email.internal_date)))
-        fields = ["unread_count", "last_inbound_at", "last_message_at"]
-        if latest or not conversation.thread_id:
-            # Replies go to the thread the lead wrote in last.
-            conversation.thread_id = email.thread_id[:64]
-            fields.append("thread_id")
-        conversation.save(update_fields=fields)
-        lead = lead_services.lead_message_record(org=org, lead=conversation.lead,
-                                                 direction="inbound", at=email.internal_date)
-        if opt_out:
-            lead_services.lead_opt_out(org=org, lead=lead, at=email.internal_date,
-                                       channel=ChannelKind.GMAIL, evidence=email.id)
-        elif analysis is not None and latest and analysis.intent in INTENTS:
-            lead_services.lead_analysis_record(
-                org=org, lead=lead, intent=analysis.intent, confidence=analysis.confidence,
-                budget_amount=analysis.budget_amount, budget_currency=analysis.budget_currency)
-    logger.info("gmail inbound message stored", extra={
-        "organization_id": org.pk, "conversation_id": conversation.pk, "message_id": message.pk,
-        "opt_out": opt_out})
-    return "opted_out" if opt_out else "stored"
+    received = Received(provider_message_id=email.id, at=email.internal_date,
+                        body=email.text, subject=email.subject, thread_id=email.thread_id,
+                        own_words=_reply_text(email.text))
+    try:
+        with transaction.atomic():
+            outcome, _message = inbound_message_store(channel=channel,
+                                                      conversation=conversation,
+                                                      received=received)
+    except DuplicateMessage:
+        return "duplicate"
+    return outcome
 
 
 def _conversation_for(channel: Channel, email: provider.GmailMessage) -> Conversation | None:
@@ -348,11 +306,6 @@ def _conversation_for(channel: Channel, email: provider.GmailMessage) -> Convers
                 .get(channel=channel, contact_id=contact))
 
 
-def _client_id(channel: Channel, gmail_id: str) -> str:
-    digest = hashlib.sha256(f"gmail:{channel.external_id}:{gmail_id}".encode()).hexdigest()
-    return f"in-{digest[:61]}"
-
-
 def _reply_text(text: str) -> str:
     """What the lead wrote, without the quoted email below it."""
     lines = []
@@ -361,15 +314,3 @@ def _reply_text(text: str) -> str:
             break
         lines.append(line)
     return "\n".join(lines).strip()
-
-
-def _analysis_of(text: str, org: Organization):
-    from agents.nlu import analyze
-    from agents.nlu.model import ArtefactMissing
-
-    try:
-        return analyze(text, org=org)
-    except ArtefactMissing:
-        logger.warning("no NLU model; inbound email not analysed",
-                       extra={"organization_id": org.pk})
-        return None

@@ -8,14 +8,12 @@ twice (a redrive beside a slow worker, a broker redelivery) acts once. Deliverie
 of order: conversation times only move forward, and a message status only moves up its rank.
 """
 
-import hashlib
 import logging
 from collections import Counter
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.db import (
-    IntegrityError,
     InterfaceError,
     OperationalError,
     connection,
@@ -43,11 +41,9 @@ from agents.models import (
     Conversation,
     Direction,
     Message,
-    MessageKind,
     MessageStatus,
-    SenderKind,
 )
-from agents.optout import is_opt_out
+from agents.services.receiving import DuplicateMessage, Received, inbound_message_store
 from flexoraa.models import WebhookDelivery
 from leads import services as lead_services
 from leads.errors import InvalidContact
@@ -65,7 +61,6 @@ ROWS_PER_INSERT = 500
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 WINDOW_CLOSED_CODE = "131047"
 WINDOW_CLOSED_MESSAGE = "The 24-hour window was closed: send a template."
-INTENTS = ("high", "medium", "low")
 TIMESTAMP_FIELD = {MessageStatus.SENT: "sent_at", MessageStatus.DELIVERED: "delivered_at",
                    MessageStatus.READ: "read_at"}
 # A later status implies the earlier ones happened; their times are filled when missing.
@@ -286,79 +281,19 @@ def _lead_for(org, source: str, inbound: Inbound):
                                          contact_required=False).lead
 
 
-def _client_id(channel: Channel, provider_message_id: str) -> str:
-    digest = hashlib.sha256(
-        f"{channel.kind}:{channel.external_id}:{provider_message_id}".encode()).hexdigest()
-    return f"in-{digest[:61]}"
-
-
-def _analysis_of(inbound: Inbound, org):
-    from agents.nlu import analyze
-    from agents.nlu.model import ArtefactMissing
-
-    try:
-        return analyze(inbound.body, org=org)
-    except ArtefactMissing:
-        # No model trained on this machine: the message is kept, unread by the NLU.
-        logger.warning("no NLU model; inbound message not analysed",
-                       extra={"organization_id": org.pk})
-        return None
-
-
 def _message_apply(channel: Channel, inbound: Inbound) -> str:
-    org = channel.organization
     conversation = _conversation_for(channel, inbound)
-    if Message.objects.filter(conversation=conversation,
-                              provider_message_id=inbound.provider_message_id).exists():
-        # Stored before under another delivery row: one message per provider id.
-        return "duplicate"
-    opt_out = inbound.kind == MessageKind.TEXT and is_opt_out(inbound.body)
-    analysis = None
-    if inbound.kind == MessageKind.TEXT and inbound.body.strip() and not opt_out:
-        analysis = _analysis_of(inbound, org)
-    # Locks the lead (held to the end of this delivery's transaction), then the
-    # conversation: lead first, as the inbox's writers do.
-    lead = lead_services.lead_message_record(org=org, lead=conversation.lead,
-                                             direction="inbound", at=inbound.at)
-    conversation = (Conversation.objects.select_for_update(no_key=True)
-                    .get(pk=conversation.pk))
     try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                organization=org, conversation=conversation, direction=Direction.INBOUND,
-                sender=SenderKind.LEAD, kind=inbound.kind, body=inbound.body,
-                attachments=inbound.attachments,
-                provider_message_id=inbound.provider_message_id,
-                client_id=_client_id(channel, inbound.provider_message_id),
-                status=MessageStatus.RECEIVED, created_at=inbound.at,
-                predicted_intent=analysis.intent if analysis else "",
-                intent_confidence=analysis.confidence if analysis else None,
-                intent_model_version=analysis.model_version if analysis else "",
-            )
-    except IntegrityError as exc:
+        outcome, _message = inbound_message_store(
+            channel=channel, conversation=conversation,
+            received=Received(provider_message_id=inbound.provider_message_id, at=inbound.at,
+                              kind=inbound.kind, body=inbound.body,
+                              attachments=inbound.attachments,
+                              contact_name=inbound.contact_name))
+    except DuplicateMessage as exc:
         # Another delivery row of the same message won the race: undo this one's work.
         raise _Duplicate from exc
-    latest = conversation.last_inbound_at is None or inbound.at >= conversation.last_inbound_at
-    conversation.unread_count = F("unread_count") + 1
-    conversation.last_inbound_at = max(filter(None, (conversation.last_inbound_at, inbound.at)))
-    conversation.last_message_at = max(filter(None, (conversation.last_message_at, inbound.at)))
-    fields = ["unread_count", "last_inbound_at", "last_message_at"]
-    if inbound.contact_name and not conversation.contact_name:
-        conversation.contact_name = inbound.contact_name
-        fields.append("contact_name")
-    conversation.save(update_fields=fields)
-    if opt_out:
-        lead_services.lead_opt_out(org=org, lead=lead, at=inbound.at, channel=channel.kind,
-                                   evidence=inbound.provider_message_id)
-    elif analysis is not None and latest and analysis.intent in INTENTS:
-        # An older message delivered late does not overwrite the reading of a newer one.
-        lead_services.lead_analysis_record(
-            org=org, lead=lead, intent=analysis.intent, confidence=analysis.confidence,
-            budget_amount=analysis.budget_amount, budget_currency=analysis.budget_currency)
-    logger.info("meta inbound message stored", extra={
-        "organization_id": org.pk, "conversation_id": conversation.pk,
-        "message_id": message.pk, "opt_out": opt_out})
-    return "opted_out" if opt_out else "message"
+    return outcome
 
 
 # --- applying a status -----------------------------------------------------------------------

@@ -51,7 +51,7 @@ def test_one_delivery_processed_by_three_workers_at_once_acts_once(org, monkeypa
         3, lambda _index: inbound.deliveries_process(delivery_ids=[delivery.pk]))
     assert errors_of(outcomes) == []
     assert sorted(outcomes, key=str) == [{"already_processed": 1}, {"already_processed": 1},
-                                         {"message": 1}]
+                                         {"stored": 1}]
     assert Message.objects.for_org(org).count() == 1
     assert Lead.objects.for_org(org).get().inbound_count == 1
 
