@@ -85,8 +85,11 @@ def member_name(membership) -> str:
 
 def contact_name(conversation) -> str:
     lead = conversation.lead
-    return (conversation.contact_name or lead.name or lead.phone or lead.email
-            or conversation.contact_id)
+    found = conversation.contact_name or lead.name or lead.phone or lead.email
+    if found:
+        return found
+    # Instagram and Messenger name a person by a long scoped id and send no name with it.
+    return f"{conversation.channel.get_kind_display()} contact …{conversation.contact_id[-4:]}"
 
 
 def sender_words(message, conversation) -> str:
