@@ -348,6 +348,9 @@ else:
     GOOGLE_OAUTH_AUTH_URL = env.str("GOOGLE_OAUTH_AUTH_URL", default="") or (
         f"{_SANDBOX}/google/auth"
     )
+# Webhook endpoints queue the processing of what they stored in batches, this often (seconds;
+# 0 queues a task per request). Keeps the Celery publish off the request path.
+WEBHOOK_ENQUEUE_INTERVAL_SECONDS = env.float("WEBHOOK_ENQUEUE_INTERVAL_SECONDS", default=0.05)
 # Seconds to wait for Meta or Google to connect and to answer, per request.
 PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=10.0)
 # How many times a send is retried after a timeout or a 5xx, with growing waits.

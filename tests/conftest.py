@@ -29,6 +29,13 @@ def _fresh_channel_memory():
 
 
 @pytest.fixture(autouse=True)
+def _webhook_tasks_queued_at_once(settings):
+    # In production the endpoints queue in batches from a background thread; tests assert on
+    # what was queued right after the request (tests/flexoraa/test_batching.py covers batches).
+    settings.WEBHOOK_ENQUEUE_INTERVAL_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashers cost ~100 ms a user by design; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -13,6 +13,7 @@ from collections import Counter
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import (
     InterfaceError,
     OperationalError,
@@ -44,6 +45,7 @@ from agents.models import (
     MessageStatus,
 )
 from agents.services.receiving import DuplicateMessage, Received, inbound_message_store
+from flexoraa.batching import IdBatcher
 from flexoraa.models import WebhookDelivery
 from leads import services as lead_services
 from leads.errors import InvalidContact
@@ -127,16 +129,34 @@ def deliveries_store(*, provider: str, events: list[tuple[str, int, str, dict]])
     return new_ids
 
 
-def deliveries_enqueue(delivery_ids: list[int]) -> None:
+def _publish(delivery_ids: list[int]) -> None:
     from agents.tasks import process_meta_deliveries  # the tasks module imports services
 
-    try:
-        process_meta_deliveries.delay(list(delivery_ids))
-    except Exception:
-        # The broker is down: the rows stay unprocessed and the redrive job queues them
-        # again; Meta has had its 200 and will not send them twice.
-        logger.exception("could not queue meta deliveries",
-                         extra={"delivery_ids": list(delivery_ids)[:50]})
+    process_meta_deliveries.delay(list(delivery_ids))
+
+
+def _enqueue_interval() -> float:
+    from flexoraa.celery import app
+
+    # Eager tasks (tests, one-process tools) run in the caller's thread, right away.
+    return 0.0 if app.conf.task_always_eager else settings.WEBHOOK_ENQUEUE_INTERVAL_SECONDS
+
+
+# New deliveries are queued in batches from a background thread, not a task per request.
+_batcher = IdBatcher("meta-deliveries", _publish, interval=_enqueue_interval,
+                     batch_size=IDS_PER_TASK)
+
+
+def deliveries_enqueue(delivery_ids: list[int]) -> None:
+    """Queue the deliveries' processing (within WEBHOOK_ENQUEUE_INTERVAL_SECONDS). If the
+    broker is down or the process dies first, the rows stay unprocessed and the redrive job
+    queues them again; Meta has had its 200 and will not send them twice."""
+    _batcher.add(list(delivery_ids))
+
+
+def deliveries_enqueue_flush() -> int:
+    """Queue what the batcher holds now (tests, and shutdown)."""
+    return _batcher.flush()
 
 
 def deliveries_redrive(*, now: datetime | None = None) -> dict:
