@@ -16,7 +16,8 @@ How: one gunicorn (``GUNICORN``) serves tests/load/bench_settings.py (the projec
 /bench/noop/ and /bench/insert/). ``CLIENTS`` threads, each with its own keep-alive
 ``http.client`` connection, send back to back (closed loop): a warm-up, then a fixed window;
 the three views take turns, ``ROUNDS`` rounds, and each view's figure is the median of its
-rounds, so a burst of someone else's work on the machine falls on all of them alike. The two
+rounds; the webhook / INSERT ratio is the median of the rounds' own ratios (their windows run
+back to back), so a burst of someone else's work on the machine falls on both sides alike. The two
 POST views get the same bodies: distinct WhatsApp message events of the same size, built and
 signed before the run (the INSERT view ignores the signature), so the client's cost per
 request is the same for both. Each row shows how many cores were busy and how many of those
@@ -28,12 +29,15 @@ clients, median of 2 rounds, beside other people's jobs): sync -w 3: 1814 / 535 
 sync -w 4: 1159 / 444 / 276; sync -w 5: 1881 / 654 / 382; gthread -w 4 --threads 2: 2022 /
 560 / 361; gthread -w 2 --threads 4: 2447 / 608 / 396. Sync workers close every connection
 (no keep-alive), so each request pays a TCP connect on both sides; two gthread workers with
-four threads each serve best here. Webhook / INSERT stayed 0.58 to 0.73 under all five.
+four threads each serve best here. Webhook / INSERT stayed 0.58 to 0.73 under all five while
+the endpoint published one Celery task per request; batching the publish
+(WEBHOOK_ENQUEUE_INTERVAL_SECONDS) brought it to 0.9 or more.
 """
 
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -53,11 +57,12 @@ from tests.load import http_bench
 from tests.load.http_bench import Bodies, Result, Target
 from tests.support import needs_postgres, needs_redis
 
-GUNICORN = ["-k", "gthread", "-w", "2", "--threads", "4"]
+# BENCH_GUNICORN="-w 4" tries another configuration; the default measured best on 2 cores.
+GUNICORN = os.environ.get("BENCH_GUNICORN", "-k gthread -w 2 --threads 4").split()
 CLIENTS = 16
 WARMUP_SECONDS = 2.0
 WINDOW_SECONDS = 6.0
-ROUNDS = 3
+ROUNDS = 5
 # Bodies built per POST view and round: more than any view can take in warm-up + window.
 MAX_RATE = 3000
 PACED_WARMUP_SECONDS = 2.0
@@ -196,7 +201,12 @@ def test_the_signed_whatsapp_webhook_keeps_up_with_a_plain_insert_and_ingests_ex
                     server.port, targets[key], clients=CLIENTS, warmup=WARMUP_SECONDS,
                     seconds=WINDOW_SECONDS, server=server))
         noop, insert, webhook = (median_run(runs[key]) for key in ("noop", "insert", "webhook"))
-        ratio = webhook.rate / insert.rate
+        # Each round's webhook and INSERT windows run back to back, so their ratio is taken per
+        # round and the median of those is the figure: a slow spell of the shared machine
+        # lowers both sides of one round instead of one side of the comparison.
+        round_ratios = [hook.rate / plain.rate
+                        for hook, plain in zip(runs["webhook"], runs["insert"], strict=True)]
+        ratio = statistics.median(round_ratios)
 
         # --- 2. latency at half the webhook's maximum, paced arrivals -------------------------
         paced_rate = webhook.rate / 2
@@ -206,6 +216,11 @@ def test_the_signed_whatsapp_webhook_keeps_up_with_a_plain_insert_and_ingests_ex
         paced = http_bench.open_loop(server.port, paced_target, rate=paced_rate,
                                      warmup=PACED_WARMUP_SECONDS, seconds=PACED_SECONDS,
                                      server=server)
+        # The same arrivals on the plain INSERT view: the tail the machine itself adds.
+        paced_insert = http_bench.open_loop(
+            server.port, post_target("one ORM INSERT view, paced", "/bench/insert/", "PI"),
+            rate=paced_rate, warmup=PACED_WARMUP_SECONDS, seconds=PACED_SECONDS,
+            server=server)
 
         # --- 3. 10,000 events x 3 deliveries, shuffled, concurrently --------------------------
         broker_purge()
@@ -247,7 +262,11 @@ def test_the_signed_whatsapp_webhook_keeps_up_with_a_plain_insert_and_ingests_ex
          cores(insert)),
         (f"signed WhatsApp webhook, req/s (rounds: {rounds('webhook')})",
          f"{webhook.rate:.0f}", "", cores(webhook)),
-        ("webhook / INSERT", f"{ratio:.2f} x", f">= {MIN_RATIO}", ""),
+        ("webhook / INSERT, median of the rounds' ratios "
+         f"({', '.join(f'{r:.2f}' for r in round_ratios)})", f"{ratio:.2f} x", f">= {MIN_RATIO}",
+         ""),
+        ("webhook / INSERT, of the median rates", f"{webhook.rate / insert.rate:.2f} x", "",
+         ""),
         ("webhook / INSERT, per core the benchmark had",
          f"{per_core(webhook) / per_core(insert):.2f} x", "", ""),
         ("webhook / no-op", f"{webhook.rate / noop.rate:.2f} x", "", ""),
@@ -256,6 +275,9 @@ def test_the_signed_whatsapp_webhook_keeps_up_with_a_plain_insert_and_ingests_ex
         (f"webhook p50 / p99 at {paced_rate:.0f} req/s (half max), paced",
          f"{paced.percentile(0.50):.1f} / {paced.percentile(0.99):.1f} ms",
          f"p99 <= {MAX_P99_MS:g} ms", cores(paced)),
+        (f"INSERT view p50 / p99 at {paced_rate:.0f} req/s, paced (reference)",
+         f"{paced_insert.percentile(0.50):.1f} / {paced_insert.percentile(0.99):.1f} ms", "",
+         cores(paced_insert)),
         (f"  paced: answered in {PACED_SECONDS:g} s / sent > 1 ms late",
          f"{paced.ok:,} / {paced.late:,}", "", ""),
         (f"flood: {flood.ok + flood.failures:,} POSTs by {FLOOD_CLIENTS} clients, req/s",
