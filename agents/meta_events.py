@@ -60,21 +60,44 @@ def whatsapp_events(body: dict) -> list[tuple[str, str, str, dict]]:
 
 
 def messaging_events(body: dict) -> list[tuple[str, str, str, dict]]:
-    """Messenger / Instagram: each ``messaging[]`` item that is a message from a person.
-    Echoes of our own sends are dropped; reads, deliveries, postbacks and reactions carry no
-    ``message`` and are left alone for now."""
+    """Messenger / Instagram: each ``messaging[]`` item that is a message from a person, and
+    the receipts of ours (Messenger ``delivery`` and ``read``, Instagram's seen ``read``).
+    Echoes of our own sends are dropped; postbacks and reactions are left alone."""
     events = []
     for entry in as_list(body.get("entry")):
         entry = as_dict(entry)
         for item in as_list(entry.get("messaging")):
             item = as_dict(item)
-            message = as_dict(item.get("message"))
-            if not message or message.get("is_echo"):
-                continue
             channel_id = id_text(entry.get("id")) or id_text(
                 as_dict(item.get("recipient")).get("id"))
-            events.append((channel_id, id_text(message.get("mid")), "message",
-                           {"channel_id": channel_id, "messaging": item}))
+            message = as_dict(item.get("message"))
+            if message:
+                if not message.get("is_echo"):
+                    events.append((channel_id, id_text(message.get("mid")), "message",
+                                   {"channel_id": channel_id, "messaging": item}))
+                continue
+            events += _receipt_events(channel_id, item)
+    return events
+
+
+def _receipt_events(channel_id: str, item: dict) -> list[tuple[str, str, str, dict]]:
+    # Receipts carry milliseconds; statuses are applied in WhatsApp's shape (seconds).
+    def status(mid: str, state: str, at_ms) -> tuple[str, str, str, dict]:
+        seconds = str(int(at_ms) // 1000) if isinstance(at_ms, int) else ""
+        return (channel_id, f"{mid}:{state}" if mid else "", "status",
+                {"channel_id": channel_id,
+                 "status": {"id": mid, "status": state, "timestamp": seconds}})
+
+    delivery, read = as_dict(item.get("delivery")), as_dict(item.get("read"))
+    events = [status(id_text(mid), "delivered", delivery.get("watermark") or
+                     item.get("timestamp")) for mid in as_list(delivery.get("mids"))]
+    if read.get("mid"):
+        events.append(status(id_text(read.get("mid")), "read", item.get("timestamp")))
+    elif isinstance(read.get("watermark"), int):
+        person = id_text(as_dict(item.get("sender")).get("id"))
+        events.append((channel_id, f"read:{person}:{read['watermark']}" if person else "",
+                       "read_watermark", {"channel_id": channel_id, "contact_id": person,
+                                          "watermark_ms": read["watermark"]}))
     return events
 
 

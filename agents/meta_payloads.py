@@ -169,6 +169,36 @@ def instagram_message_payload(account_id: str, igsid: str, text: str, mid: str, 
                            is_echo, attachments)
 
 
+def _receipt_body(obj: str, account_id: str, user_id: str, at_ms: int, receipt: dict) -> dict:
+    return {
+        "object": obj,
+        "entry": [{
+            "id": str(account_id), "time": at_ms,
+            "messaging": [{"sender": {"id": str(user_id)}, "recipient": {"id": str(account_id)},
+                           "timestamp": at_ms, **receipt}],
+        }],
+    }
+
+
+def messenger_delivery_payload(page_id: str, psid: str, mids: list[str], watermark_ms) -> dict:
+    """Messenger's ``message_deliveries``: the person's device received our messages."""
+    at = _milliseconds(watermark_ms)
+    return _receipt_body(MESSENGER_OBJECT, page_id, psid, at,
+                         {"delivery": {"mids": list(mids), "watermark": at}})
+
+
+def messenger_read_payload(page_id: str, psid: str, watermark_ms) -> dict:
+    """Messenger's ``message_reads``: everything we sent up to the watermark was read."""
+    at = _milliseconds(watermark_ms)
+    return _receipt_body(MESSENGER_OBJECT, page_id, psid, at, {"read": {"watermark": at}})
+
+
+def instagram_seen_payload(account_id: str, igsid: str, mid: str, timestamp_ms) -> dict:
+    """Instagram's ``messaging_seen``: the person saw our message ``mid``."""
+    at = _milliseconds(timestamp_ms)
+    return _receipt_body(INSTAGRAM_OBJECT, account_id, igsid, at, {"read": {"mid": mid}})
+
+
 # --- several events in one body --------------------------------------------------------------
 
 def meta_batch(*payloads: dict, group: bool = False) -> dict:

@@ -30,6 +30,7 @@ from agents.meta_events import (
     MalformedEvent,
     as_dict,
     as_text,
+    from_milliseconds,
     from_seconds,
     messaging_inbound,
     whatsapp_inbound,
@@ -254,6 +255,8 @@ def _delivery_apply(delivery: WebhookDelivery) -> tuple[str, int | None]:
     org_id = channel.organization_id
     if delivery.event_type == "status":
         return _status_apply(channel, payload.get("status")), org_id
+    if delivery.event_type == "read_watermark":
+        return _read_watermark_apply(channel, payload), org_id
     if delivery.provider == ChannelKind.WHATSAPP:
         inbound = whatsapp_inbound(payload, fallback_at=delivery.received_at)
     else:
@@ -368,3 +371,17 @@ def _status_apply(channel: Channel, status) -> str:
         return "status_updated"
     # Our send has not stored the wamid yet (the callback beat the provider's answer).
     raise _NotYet("no outbound message with this provider id yet")
+
+
+def _read_watermark_apply(channel: Channel, payload: dict) -> str:
+    """Messenger's read receipt names no message: everything we sent the person up to the
+    watermark has been read."""
+    at = from_milliseconds(payload.get("watermark_ms"), timezone.now())
+    read = Message.objects.for_org(channel.organization).filter(
+        conversation__in=Conversation.objects.filter(
+            channel=channel, contact_id=as_text(payload.get("contact_id"))).values("pk"),
+        direction=Direction.OUTBOUND, sent_at__lte=at,
+        status_rank__lt=STATUS_RANK[MessageStatus.READ],
+    ).update(status=MessageStatus.READ, status_rank=STATUS_RANK[MessageStatus.READ], read_at=at,
+             delivered_at=Coalesce(F("delivered_at"), Value(at, output_field=DateTimeField())))
+    return "status_updated" if read else "status_stale"

@@ -9,7 +9,10 @@ from django.utils import timezone
 
 from agents.meta_payloads import (
     instagram_message_payload,
+    instagram_seen_payload,
+    messenger_delivery_payload,
     messenger_message_payload,
+    messenger_read_payload,
     whatsapp_error,
     whatsapp_status_payload,
 )
@@ -341,6 +344,70 @@ def test_a_status_before_our_send_stored_the_id_finds_it_by_our_own_id(
     ours.refresh_from_db()
     assert (ours.provider_message_id, ours.status) == ("wamid.EARLY", MessageStatus.DELIVERED)
     assert WebhookDelivery.objects.get().processed_at is not None
+
+
+# --- Messenger and Instagram receipts --------------------------------------------------------
+
+@pytest.fixture
+def page_chat(org):
+    channel = make_channel(org, kind=ChannelKind.MESSENGER)
+    return make_conversation(org, channel=channel, contact_id="24000000000001")
+
+
+def our_send(org, conversation, mid, sent_seconds):
+    message = make_message(org, conversation, direction=Direction.OUTBOUND,
+                           status=MessageStatus.SENT, provider_message_id=mid)
+    Message.objects.filter(pk=message.pk).update(sent_at=at(sent_seconds), status_rank=1)
+    return message
+
+
+def test_a_messenger_delivery_receipt_marks_the_named_messages_delivered(
+    deliver, org, page_chat
+):
+    first, second = our_send(org, page_chat, "m_ONE", TS), our_send(org, page_chat, "m_TWO", TS)
+    deliver(ChannelKind.MESSENGER, messenger_delivery_payload(
+        page_chat.channel.external_id, page_chat.contact_id, ["m_ONE", "m_TWO"],
+        (TS + 5) * 1000))
+    for message in (first, second):
+        message.refresh_from_db()
+        assert (message.status, message.delivered_at) == (MessageStatus.DELIVERED, at(TS + 5))
+
+
+def test_a_messenger_read_receipt_reads_what_we_sent_up_to_its_watermark_only(
+    deliver, org, page_chat
+):
+    before, after = our_send(org, page_chat, "m_OLD", TS), our_send(org, page_chat, "m_NEW",
+                                                                     TS + 100)
+    deliver(ChannelKind.MESSENGER, messenger_read_payload(
+        page_chat.channel.external_id, page_chat.contact_id, (TS + 50) * 1000))
+    before.refresh_from_db()
+    after.refresh_from_db()
+    assert (before.status, before.read_at, before.delivered_at) == (
+        MessageStatus.READ, at(TS + 50), at(TS + 50))
+    assert after.status == MessageStatus.SENT
+    # A late delivery receipt never moves a read message back.
+    deliver(ChannelKind.MESSENGER, messenger_delivery_payload(
+        page_chat.channel.external_id, page_chat.contact_id, ["m_OLD"], (TS + 10) * 1000))
+    before.refresh_from_db()
+    assert before.status == MessageStatus.READ
+
+
+def test_an_instagram_seen_receipt_marks_that_message_read(deliver, org):
+    channel = make_channel(org, kind=ChannelKind.INSTAGRAM)
+    chat = make_conversation(org, channel=channel, contact_id="17841400000000001")
+    ours = our_send(org, chat, "aWdfSEEN", TS)
+    deliver(ChannelKind.INSTAGRAM, instagram_seen_payload(channel.external_id, chat.contact_id,
+                                                          "aWdfSEEN", (TS + 7) * 1000))
+    ours.refresh_from_db()
+    assert (ours.status, ours.read_at) == (MessageStatus.READ, at(TS + 7))
+
+
+def test_another_persons_read_receipt_reads_nothing_of_ours(deliver, org, page_chat):
+    ours = our_send(org, page_chat, "m_MINE", TS)
+    deliver(ChannelKind.MESSENGER, messenger_read_payload(
+        page_chat.channel.external_id, "24999999999999", (TS + 50) * 1000))
+    ours.refresh_from_db()
+    assert ours.status == MessageStatus.SENT
 
 
 def test_the_redrive_gives_up_after_five_attempts_and_says_how_many(

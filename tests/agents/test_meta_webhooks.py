@@ -379,7 +379,7 @@ def test_a_channel_id_of_another_kind_does_not_find_the_channel(client, org):
 
 
 @pytest.mark.parametrize("kind", [ChannelKind.MESSENGER, ChannelKind.INSTAGRAM])
-def test_echoes_of_our_own_sends_and_non_message_items_are_dropped_with_a_200(
+def test_echoes_of_our_own_sends_and_postbacks_are_dropped_and_read_receipts_kept(
     client, org, kind
 ):
     channel = make_channel(org, kind=kind)
@@ -398,8 +398,9 @@ def test_echoes_of_our_own_sends_and_non_message_items_are_dropped_with_a_200(
         "timestamp": TS * 1000, "postback": {"title": "Start", "payload": "START"}})
     response = post_signed(client, kind, body)
     assert response.status_code == 200
-    assert response.json() == {"received": 1, "new": 1}
-    assert WebhookDelivery.objects.get().event_id == "mid.person"
+    assert response.json() == {"received": 2, "new": 2}
+    assert sorted(WebhookDelivery.objects.values_list("event_type", "event_id")) == [
+        ("message", "mid.person"), ("read_watermark", f"read:5550001:{TS * 1000}")]
 
 
 def test_the_same_event_twice_in_one_body_is_stored_once(client, wa_channel):
