@@ -53,8 +53,6 @@ NO_AUTOMATION = (Status.OPTED_OUT, Status.ANONYMIZED)
 RETRY_BASE_SECONDS = 5
 # Below the broker's visibility timeout, so a countdown is never redelivered early.
 RETRY_CAP_SECONDS = 300
-RELEASE_CHUNK = 500
-RECOVERY_CHUNK = 200
 
 
 # --- sending ---------------------------------------------------------------------------------
@@ -203,11 +201,12 @@ def _subject(conversation) -> str:
 def _outbound_record(org, conversation, message, at) -> None:
     """What a message going out changes outside itself. Our sends never touch the lead's
     last inbound time (the window runs from the lead's words only)."""
+    # The lead's row first, then the conversation's: the order every writer of both takes.
+    lead = conversation.lead
+    lead_services.lead_message_record(org=org, lead=lead, direction="outbound", at=at)
     Conversation.objects.filter(pk=conversation.pk).update(
         last_outbound_at=at, last_message_at=at)
     conversation.last_outbound_at = conversation.last_message_at = at
-    lead = conversation.lead
-    lead_services.lead_message_record(org=org, lead=lead, direction="outbound", at=at)
     if message.sender == SenderKind.SDR:
         lead_services.lead_mark_first_response(
             org=org, lead=lead, at=at,
@@ -339,26 +338,23 @@ def message_give_up(*, message_id: int, reason: str) -> str:
 
 # --- scheduled messages ----------------------------------------------------------------------
 
-def scheduled_messages_release(*, now: datetime | None = None,
-                               chunk: int = RELEASE_CHUNK) -> dict:
+def scheduled_messages_release(*, now: datetime | None = None) -> dict:
     """Queue every scheduled message that has come due, each exactly once even when two
-    runs overlap: rows are claimed with one UPDATE over the due rows (locked with SKIP LOCKED
-    on PostgreSQL), and only the claimed ones are recorded and enqueued."""
+    runs overlap: each row is claimed by one UPDATE (its pick locked with SKIP LOCKED on
+    PostgreSQL), recorded and enqueued in its own transaction, so a run never holds one
+    lead's lock while it waits for another's."""
     now = now or timezone.now()
     released = 0
     while True:
         with transaction.atomic():
-            ids = _claim_due(now, chunk)
-            claimed = (Message.objects.filter(pk__in=ids)
-                       .select_related("conversation__lead", "author__user", "organization")
-                       .order_by("scheduled_for", "pk"))
-            for message in claimed:
-                _outbound_record(message.organization, message.conversation, message, now)
-            for message_id in ids:
-                transaction.on_commit(lambda message_id=message_id: _enqueue(message_id))
-        released += len(ids)
-        if len(ids) < chunk:
-            break
+            ids = _claim_due(now, 1)
+            if not ids:
+                break
+            message = (Message.objects.select_related("conversation__lead", "author__user",
+                                                      "organization").get(pk=ids[0]))
+            _outbound_record(message.organization, message.conversation, message, now)
+            transaction.on_commit(lambda message_id=message.pk: _enqueue(message_id))
+        released += 1
     if released:
         logger.info("scheduled messages released", extra={"count": released})
     return {"released": released}
@@ -369,25 +365,29 @@ def _claim_due(now: datetime, chunk: int) -> list[int]:
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked \
         else ""
     with connection.cursor() as cursor:
+        # The pick is a CTE so it runs once: as a plain "id IN (SELECT … LIMIT n)" subquery,
+        # PostgreSQL may run it again per row and claim more than n.
         cursor.execute(
-            f"UPDATE {table} SET status = %s WHERE status = %s AND id IN ("  # noqa: S608  (quoted table name)
-            f"SELECT id FROM {table} WHERE status = %s AND scheduled_for <= %s "
-            f"ORDER BY scheduled_for, id LIMIT %s{lock}) RETURNING id",
-            [MessageStatus.QUEUED, MessageStatus.SCHEDULED, MessageStatus.SCHEDULED,
-             connection.ops.adapt_datetimefield_value(now), chunk],
+            f"WITH picked AS (SELECT id FROM {table} "  # noqa: S608  (quoted table name)
+            f"WHERE status = %s AND scheduled_for <= %s "
+            f"ORDER BY scheduled_for, id LIMIT %s{lock}) "
+            f"UPDATE {table} SET status = %s "
+            f"WHERE status = %s AND id IN (SELECT id FROM picked) RETURNING id",
+            [MessageStatus.SCHEDULED, connection.ops.adapt_datetimefield_value(now), chunk,
+             MessageStatus.QUEUED, MessageStatus.SCHEDULED],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
 # --- cold recovery ---------------------------------------------------------------------------
 
-def cold_recovery_run(*, now: datetime | None = None, chunk: int = RECOVERY_CHUNK) -> dict:
+def cold_recovery_run(*, now: datetime | None = None) -> dict:
     """Send one recovery message to each open lead who has been silent for the tenant's
     ``recovery_after_hours`` since our last message, up to ``recovery_max_attempts`` times:
     the recovery text while the window is open, else the channel's recovery template (a
-    conversation with neither is counted as skipped). Conversations are claimed with
-    SKIP LOCKED and the send and the count commit together, so overlapping runs never send
-    twice."""
+    conversation with neither is counted as skipped). Each conversation is re-checked under
+    its lead's lock, and the send and the count commit together, so overlapping runs never
+    send twice."""
     now = now or timezone.now()
     totals = {"sent_text": 0, "sent_template": 0, "skipped_no_template": 0, "skipped": 0}
     candidates = _recovery_candidates().filter(last_outbound_at__lte=now - timedelta(hours=1))
@@ -397,24 +397,25 @@ def cold_recovery_run(*, now: datetime | None = None, chunk: int = RECOVERY_CHUN
         if not inbox.recovery_enabled or inbox.recovery_max_attempts == 0:
             continue
         cutoff = now - timedelta(hours=inbox.recovery_after_hours)
-        seen: set[int] = set()
-        while True:
+        due = _recovery_candidates().filter(
+            organization=org, last_outbound_at__lte=cutoff,
+            recovery_count__lt=inbox.recovery_max_attempts,
+        )
+        for conversation_id in list(due.order_by("last_outbound_at", "pk")
+                                    .values_list("pk", flat=True)):
+            # One transaction per conversation, taking the lead's lock first; a run that
+            # overlaps this one waits for it, then finds the conversation no longer due.
             with transaction.atomic():
-                batch = list(
-                    _recovery_candidates().filter(
-                        organization=org, last_outbound_at__lte=cutoff,
-                        recovery_count__lt=inbox.recovery_max_attempts,
-                    ).exclude(pk__in=seen)
-                    .select_related("channel", "lead")
-                    .order_by("last_outbound_at", "pk")
-                    .select_for_update(skip_locked=True, of=("self",))[:chunk]
-                )
-                for conversation in batch:
-                    seen.add(conversation.pk)
-                    outcome = _recover(org, inbox, conversation, now)
-                    totals[outcome] += 1
-            if len(batch) < chunk:
-                break
+                conversation = (due.filter(pk=conversation_id)
+                                .select_related("channel", "lead").first())
+                if conversation is None:
+                    continue
+                lead_services.lead_lock(org=org, lead=conversation.lead)
+                conversation = (due.filter(pk=conversation_id).select_related("channel", "lead")
+                                .select_for_update(no_key=True, of=("self",)).first())
+                if conversation is None:  # another run recovered it meanwhile
+                    continue
+                totals[_recover(org, inbox, conversation, now)] += 1
     if any(totals.values()):
         logger.info("cold recovery", extra=totals)
     return totals

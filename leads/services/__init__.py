@@ -10,6 +10,7 @@ from leads.services.intake import IntakeResult, LeadInput, lead_input_check, lea
 from leads.services.lifecycle import (
     allowed_status_changes,
     lead_analysis_record,
+    lead_lock,
     lead_mark_first_response,
     lead_message_record,
     lead_opt_out,
@@ -32,6 +33,7 @@ __all__ = [
     "lead_analysis_record",
     "lead_input_check",
     "lead_intake",
+    "lead_lock",
     "lead_mark_first_response",
     "lead_message_record",
     "lead_opt_out",

@@ -185,6 +185,15 @@ def lead_mark_first_response(
     return lead
 
 
+def lead_lock(*, org: Organization, lead: Lead) -> Lead:
+    """Lock the lead's row for the rest of the caller's transaction and return it fresh.
+    Whoever writes a lead and its conversations takes the lead first, so no two writers wait
+    on each other in opposite orders. Raises ``NotFound`` across tenants."""
+    if lead.organization_id != org.pk:
+        raise NotFound("No such lead.")
+    return Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
+
+
 def lead_message_record(
     *, org: Organization, lead: Lead, direction: str, at: datetime
 ) -> Lead:

@@ -150,7 +150,7 @@ def test_two_recovery_runs_at_once_never_send_twice(org, meta_sandbox, celery_ea
     channel = make_channel(org)
     make_template(org, channel, name="we_miss_you", body="Hi {{1}}", for_recovery=True)
     chats = [silent_chat(org, channel=channel) for _ in range(12)]
-    outcomes = run_together(2, lambda _n: outbound.cold_recovery_run(chunk=5))
+    outcomes = run_together(2, lambda _n: outbound.cold_recovery_run())
     assert errors_of(outcomes) == []
     assert sum(outcome["sent_template"] for outcome in outcomes) == 12
     for chat in chats:

@@ -88,11 +88,11 @@ def test_a_cancelled_scheduled_message_is_never_released(org):
         "released": 0}
 
 
-def test_release_works_in_chunks(org):
+def test_one_run_releases_every_due_message(org):
     chat = make_conversation(org, last_inbound_at=ago(1))
     for n in range(5):
         schedule(org, chat, timezone.now() + HOURS, text=f"Note {n}")
-    result = outbound.scheduled_messages_release(now=timezone.now() + 2 * HOURS, chunk=2)
+    result = outbound.scheduled_messages_release(now=timezone.now() + 2 * HOURS)
     assert result == {"released": 5}
     assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.QUEUED}
 
@@ -107,7 +107,7 @@ def test_two_workers_releasing_at_once_send_each_due_message_exactly_once(
     ids = [schedule(org, chats[n % 6], soon, text=f"Reminder {n}").pk for n in range(30)]
     release_at = timezone.now() + 2 * HOURS
     outcomes = run_together(
-        2, lambda _n: outbound.scheduled_messages_release(now=release_at, chunk=7))
+        2, lambda _n: outbound.scheduled_messages_release(now=release_at))
     assert errors_of(outcomes) == []
     assert sum(outcome["released"] for outcome in outcomes) == 30
     sent = sorted(record["body"]["text"]["body"] for record in meta_sandbox.sent())
@@ -115,3 +115,12 @@ def test_two_workers_releasing_at_once_send_each_due_message_exactly_once(
     assert set(Message.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
         MessageStatus.SENT}
     assert Conversation.objects.filter(last_outbound_at=release_at).count() == 6
+
+
+def test_a_claim_takes_no_more_rows_than_asked(org):
+    chat = make_conversation(org, last_inbound_at=ago(1))
+    for n in range(3):
+        schedule(org, chat, timezone.now() + HOURS, text=f"Note {n}")
+    claimed = outbound._claim_due(timezone.now() + 2 * HOURS, 1)
+    assert len(claimed) == 1
+    assert Message.objects.filter(status=MessageStatus.SCHEDULED).count() == 2
