@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.db import connection
 
 from tests.support import needs_postgres, needs_redis
@@ -49,6 +50,10 @@ def test_the_production_recipe_serves_pages_static_files_and_probes(tmp_path):
         "STATIC_ROOT": str(tmp_path / "static"),
         "RAZORPAY_KEY_ID": "rzp_live_Smoke00000001", "RAZORPAY_KEY_SECRET": secrets.token_hex(16),
         "RAZORPAY_WEBHOOK_SECRET": secrets.token_hex(16),
+        "META_APP_SECRET": secrets.token_hex(16), "META_VERIFY_TOKEN": secrets.token_hex(8),
+        "GOOGLE_CLIENT_ID": "smoke.apps.googleusercontent.com",
+        "GOOGLE_CLIENT_SECRET": secrets.token_hex(16),
+        "CHANNEL_TOKEN_KEY": Fernet.generate_key().decode(),
     })
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
                    cwd=ROOT, env=env, check=True, timeout=120)
