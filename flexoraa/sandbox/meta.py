@@ -32,25 +32,19 @@ HMAC-SHA256(app secret, exact body bytes) and POSTed from a background thread.
 import hashlib
 import hmac
 import json
-import logging
-import queue
 import re
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 from base64 import urlsafe_b64encode
 
+from flexoraa.sandbox.outbox import WebhookOutbox
 from flexoraa.sandbox.razorpay import SandboxResponse
-
-logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 24 * 3600
 HUMAN_AGENT_SECONDS = 7 * 24 * 3600
 TEXT_LIMITS = {"whatsapp": 4096, "messenger": 2000, "instagram": 1000}
 MESSAGING_TYPES = {"RESPONSE", "UPDATE", "MESSAGE_TAG"}
-RETRY_PAUSES = (0, 0.5, 1, 2, 4)
 SEND_PATH = re.compile(r"/graph/v\d+(?:\.\d+)?/([\w.]+)/messages")
 
 
@@ -84,9 +78,7 @@ class MetaSandbox:
         self.webhook_urls = dict(webhook_urls or {})
         self.strict_windows = strict_windows
         self._lock = threading.RLock()
-        self._outbox: queue.Queue = queue.Queue()
-        self._closing = False
-        self._deliverer: threading.Thread | None = None
+        self._outbox = WebhookOutbox("meta", self._delivery_record)
         self.reset()
 
     def reset(self) -> None:
@@ -302,62 +294,21 @@ class MetaSandbox:
 
     def _queue(self, url: str, payload: dict) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
-        with self._lock:
-            if self._deliverer is None or not self._deliverer.is_alive():
-                self._closing = False
-                self._deliverer = threading.Thread(target=self._deliver_loop,
-                                                   name="meta-sandbox-webhooks", daemon=True)
-                self._deliverer.start()
-        self._outbox.put((url, body))
+        headers = {"Content-Type": "application/json", "User-Agent": "facebookexternalua",
+                   "X-Hub-Signature-256": hub_signature(self.app_secret, body)}
+        self._outbox.post(url, body, headers, {"url": url})
 
     def webhooks_wait(self, timeout: float = 10) -> bool:
         """Wait until every queued webhook has been delivered (or given up on)."""
-        deadline = time.monotonic() + timeout
-        while self._outbox.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
-        return True
+        return self._outbox.wait(timeout)
 
-    def _deliver_loop(self) -> None:
-        while True:
-            item = self._outbox.get()
-            try:
-                if item is None:
-                    return
-                if not self._closing:
-                    self._deliver(*item)
-            finally:
-                self._outbox.task_done()
-
-    def _deliver(self, url: str, body: bytes) -> None:
-        headers = {"Content-Type": "application/json", "User-Agent": "facebookexternalua",
-                   "X-Hub-Signature-256": hub_signature(self.app_secret, body)}
-        for pause in RETRY_PAUSES:
-            time.sleep(pause)
-            if self._closing:
-                return
-            request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310  (the app's URL)
-                                             headers=headers)
-            status = None
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  (as above)
-                    status = response.status
-            except urllib.error.HTTPError as error:
-                status = error.code
-            except OSError as error:
-                logger.warning("meta sandbox webhook not delivered: %s", error)
-            with self._lock:
-                self.deliveries.append({"url": url, "status": status})
-            if status is not None and 200 <= status < 300:
-                return
+    def _delivery_record(self, record: dict, status: int | None) -> None:
+        with self._lock:
+            self.deliveries.append({**record, "status": status})
 
     def close(self) -> None:
         """Stop delivering webhooks (the ones still queued are dropped)."""
-        self._closing = True
-        if self._deliverer is not None and self._deliverer.is_alive():
-            self._outbox.put(None)
-            self._deliverer.join(timeout=5)
+        self._outbox.close()
 
 
 def _json(body: bytes) -> dict:

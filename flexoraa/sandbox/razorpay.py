@@ -23,18 +23,14 @@ Tests can also drive it in Python (``order_create``, ``payment_create``, ``refun
 import hashlib
 import hmac
 import json
-import logging
-import queue
 import secrets
 import string
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+from flexoraa.sandbox.outbox import WebhookOutbox
 
 ALPHABET = string.ascii_letters + string.digits
 CURRENCIES = frozenset({"INR", "USD", "EUR", "GBP", "SGD", "AED", "AUD", "CAD", "MYR"})
@@ -48,7 +44,6 @@ TEST_CONTACT = "+919999999999"
 DECLINED = ("Your payment didn't go through as it was declined by the bank. Try another "
             "payment method or contact your bank.")
 # Redelivery waits between attempts (Razorpay backs off over 24 hours; this is a sandbox).
-RETRY_PAUSES = (0, 0.5, 1, 2, 4)
 
 
 def razorpay_id(prefix: str = "") -> str:
@@ -118,11 +113,7 @@ class RazorpaySandbox:
         self.webhook_url = webhook_url
         self.account_id = account_id
         self._lock = threading.RLock()
-        self._outbox: queue.Queue = queue.Queue()
-        self._running = threading.Event()
-        self._running.set()
-        self._closing = False
-        self._deliverer: threading.Thread | None = None
+        self._outbox = WebhookOutbox("razorpay", self._delivery_record)
         self.reset()
 
     def reset(self) -> None:
@@ -135,13 +126,7 @@ class RazorpaySandbox:
             self.deliveries: list[dict] = []
             self._failures: list[RazorpayError] = []
             self._delays: list[float] = []
-        while True:
-            try:
-                self._outbox.get_nowait()
-            except queue.Empty:
-                break
-            self._outbox.task_done()
-        self._running.set()
+        self._outbox.drop_pending()
 
     # --- signatures -------------------------------------------------------------------------
 
@@ -316,8 +301,10 @@ class RazorpaySandbox:
         with self._lock:
             self.events.append(event)
             if self.webhook_url:
-                self._deliverer_ensure()
-                self._outbox.put(event)
+                self._outbox.post(
+                    self.webhook_url, event.body,
+                    {**event.headers(), "User-Agent": "Razorpay-Webhook/v1"},
+                    {"event_id": event.event_id, "event": event.event_type})
         return event
 
     def events_take(self, event_type: str | None = None) -> list[SignedEvent]:
@@ -331,70 +318,22 @@ class RazorpaySandbox:
 
     def webhooks_pause(self) -> None:
         """Hold deliveries (they queue up) until ``webhooks_resume``."""
-        self._running.clear()
+        self._outbox.pause()
 
     def webhooks_resume(self) -> None:
-        self._running.set()
+        self._outbox.resume()
 
     def webhooks_wait(self, timeout: float = 10) -> bool:
         """Wait until every queued webhook has been delivered (or given up on)."""
-        deadline = time.monotonic() + timeout
-        while self._outbox.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
-        return True
+        return self._outbox.wait(timeout)
 
-    def _deliverer_ensure(self) -> None:
-        if self._deliverer is None or not self._deliverer.is_alive():
-            self._closing = False
-            self._deliverer = threading.Thread(target=self._deliver_loop,
-                                               name="razorpay-sandbox-webhooks", daemon=True)
-            self._deliverer.start()
-
-    def _deliver_loop(self) -> None:
-        while True:
-            event = self._outbox.get()
-            try:
-                if event is None:
-                    return
-                self._running.wait()
-                if not self._closing:
-                    self._deliver(event)
-            finally:
-                self._outbox.task_done()
-
-    def _deliver(self, event: SignedEvent) -> None:
-        url = self.webhook_url
-        for pause in RETRY_PAUSES:
-            time.sleep(pause)
-            if self._closing or not url:
-                return
-            request = urllib.request.Request(  # noqa: S310  (the webhook URL the sandbox was given)
-                url, data=event.body, method="POST",
-                headers={**event.headers(), "User-Agent": "Razorpay-Webhook/v1"},
-            )
-            status = None
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  (as above)
-                    status = response.status
-            except urllib.error.HTTPError as error:
-                status = error.code
-            except OSError as error:
-                logger.warning("sandbox webhook not delivered: %s", error)
-            with self._lock:
-                self.deliveries.append({"event_id": event.event_id, "event": event.event_type,
-                                        "status": status})
-            if status is not None and 200 <= status < 300:
-                return
+    def _delivery_record(self, record: dict, status: int | None) -> None:
+        with self._lock:
+            self.deliveries.append({**record, "status": status})
 
     def close(self) -> None:
         """Stop delivering webhooks (the ones still queued are dropped)."""
-        self._closing = True
-        self._running.set()
-        if self._deliverer is not None and self._deliverer.is_alive():
-            self._outbox.put(None)
-            self._deliverer.join(timeout=5)
+        self._outbox.close()
 
     # --- injected trouble, for tests --------------------------------------------------------
 
