@@ -29,7 +29,6 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -44,6 +43,7 @@ from leads.services.watch import (
     leaking_leads_listed,
     sla_due_leads,
 )
+from tests.load.http_bench import database_url
 from tests.load.lead_data import (
     TENANTS,
     WARMUP_RUN_MINUTES,
@@ -65,17 +65,6 @@ MAX_WORKER_MB = 300.0
 MAX_GROWTH = 1.5
 
 pytestmark = [needs_postgres, pytest.mark.postgres]
-
-
-def database_url() -> str:
-    """The test database (not the one DATABASE_URL names), for the worker process."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "localhost"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
 
 
 def worker_run(warmup_at) -> dict:
