@@ -147,6 +147,9 @@ class AuditEvent(TenantOwned):
     actor_api_key = models.ForeignKey(
         ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The code name of the system actor ("webhook:razorpay", "job:leads.sla_check"); empty
+    # when a person or a key acted, and on events written before the name was kept.
+    actor_system = models.CharField(max_length=64, blank=True, default="")
     action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
@@ -158,6 +161,17 @@ class AuditEvent(TenantOwned):
     class Meta:
         ordering = ["organization", "id"]
         indexes = [models.Index(fields=["organization", "-id"], name="audit_org_recent")]
+        constraints = [
+            # One actor per event: a person, a key or the system, never two at once.
+            models.CheckConstraint(
+                condition=(
+                    Q(actor_user__isnull=True, actor_api_key__isnull=True)
+                    | Q(actor_user__isnull=True, actor_system="")
+                    | Q(actor_api_key__isnull=True, actor_system="")
+                ),
+                name="audit_one_actor",
+            ),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.action} {self.target_type}:{self.target_id}"
@@ -210,9 +224,19 @@ class BeatTick(models.Model):
         return f"beat ticked at {self.ticked_at:%Y-%m-%d %H:%M:%S}"
 
 
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSED = "processed", "Processed"
+    FAILED = "failed", "Failed"
+
+
 class WebhookDelivery(models.Model):
     """A provider's event as it arrived, stored before it is processed: a crash loses nothing,
-    and a re-delivery of the same event is recognised by (provider, event id) and ignored."""
+    and a re-delivery of the same event is recognised by (provider, event id) and ignored.
+
+    Its life (``flexoraa.webhooks``): pending until processed once; a transient failure stays
+    pending with ``next_attempt_at`` further out each time; a permanent one is ``failed``,
+    kept with its error until a person replays it from the console."""
 
     provider = models.CharField(max_length=32)
     event_id = models.CharField(max_length=200)
@@ -223,10 +247,19 @@ class WebhookDelivery(models.Model):
         Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     payload = models.JSONField()
+    # Characters the database cannot store (NUL, unpaired surrogates) were replaced by U+FFFD.
+    sanitized = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=DeliveryState.choices,
+                             default=DeliveryState.PENDING)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Not before this time will the redrive queue it again (growing waits after failures).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    outcome = models.CharField(max_length=32, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
@@ -235,8 +268,8 @@ class WebhookDelivery(models.Model):
             models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once")
         ]
         indexes = [
-            models.Index(fields=["received_at"], name="webhook_unprocessed",
-                         condition=Q(processed_at__isnull=True)),
+            models.Index(fields=["received_at"], name="webhook_pending",
+                         condition=Q(state="pending")),
         ]
 
     def __str__(self):
