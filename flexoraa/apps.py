@@ -15,6 +15,11 @@ class FlexoraaConfig(AppConfig):
     def ready(self):
         from flexoraa import checks  # noqa: F401  (registers system checks)
 
+        # Each app's navigation.py registers its own links; the core's templates name none.
+        from flexoraa.navigation import autodiscover as autodiscover_navigation
+
+        autodiscover_navigation()
+
         # Infrastructure, not business flow: every migrate leaves beat's table in step
         # with the declared jobs.
         post_migrate.connect(
