@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from agents.models import Channel, ChannelKind, Conversation, InboxSettings, Message, Template
 from agents.services import channels as services
-from flexoraa.admin import TenantAdmin
+from flexoraa.admin import TenantAdmin, console_actor
 
 
 def _org_of(request, obj=None):
@@ -84,12 +84,13 @@ class ChannelAdmin(TenantAdmin):
             # The form has already set the new values on obj; the service compares against
             # the stored row.
             stored = Channel.objects.for_org(org).get(pk=obj.pk)
-            services.channel_update(org=org, channel=stored, actor=request.user,
+            services.channel_update(org=org, channel=stored, actor=console_actor(request, org),
                                     name=form.cleaned_data.get("name"), access_token=token)
             return
         created = services.channel_create(
             org=org, kind=form.cleaned_data["kind"], external_id=form.cleaned_data["external_id"],
-            name=form.cleaned_data.get("name", ""), access_token=token, actor=request.user,
+            name=form.cleaned_data.get("name", ""), access_token=token,
+            actor=console_actor(request, org),
         )
         obj.pk = created.pk
 
@@ -121,11 +122,12 @@ class TemplateAdmin(TenantAdmin):
         values = {field: form.cleaned_data[field] for field in
                   ("name", "language", "body", "approved", "for_recovery")}
         if change:
-            services.template_update(org=obj.organization, template=obj, actor=request.user,
-                                     **values)
+            services.template_update(org=obj.organization, template=obj,
+                                     actor=console_actor(request, obj.organization), **values)
             return
-        created = services.template_create(org=_org_of(request), channel=form.cleaned_data[
-            "channel"], **values)
+        org = _org_of(request)
+        created = services.template_create(org=org, channel=form.cleaned_data["channel"],
+                                           actor=console_actor(request, org), **values)
         obj.pk = created.pk
 
 
@@ -141,7 +143,7 @@ class InboxSettingsAdmin(TenantAdmin):
 
     def save_model(self, request, obj, form, change):
         services.inbox_settings_update(
-            org=obj.organization, actor=request.user,
+            org=obj.organization, actor=console_actor(request, obj.organization),
             **{field: form.cleaned_data[field] for field in services.INBOX_SETTINGS_FIELDS},
         )
 

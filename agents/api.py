@@ -122,7 +122,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         serializer.is_valid(raise_exception=True)
         message = inbox.intent_verdict_record(
             org=self.organization, message=message,
-            verdict=serializer.validated_data["verdict"], actor=request.membership,
+            verdict=serializer.validated_data["verdict"], actor=self.actor,
         )
         return Response(MessageSerializer(message).data)
 

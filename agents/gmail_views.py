@@ -85,7 +85,7 @@ class GmailCallbackView(TenantPageMixin, View):
                                                          redirect_uri=redirect_uri(request))
             profile = provider.profile_get(access_token=grant.access_token)
             channel, created = services.mailbox_connect(
-                org=self.organization, address=profile.email, grant=grant, actor=request.user)
+                org=self.organization, address=profile.email, grant=grant, actor=self.actor)
         except provider.AccessTokenRejected:
             messages.error(request, "Google rejected the new access token; try again.")
             return redirect(CHANNEL_LIST)

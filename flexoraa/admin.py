@@ -6,12 +6,12 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from flexoraa import selectors, services
+from flexoraa.actors import Actor
 from flexoraa.errors import FlexoraaError
 from flexoraa.models import (
     ApiKey,
@@ -34,6 +34,17 @@ admin.site.index_title = "Your organization"
 def is_tenant_manager(request) -> bool:
     membership = getattr(request, "membership", None)
     return membership is not None and role_is_managing(membership.role)
+
+
+def console_actor(request, org: Organization) -> Actor:
+    """Who acts in the console on ``org``: the manager's own membership (built once for the
+    request), or, for a platform superuser working on another tenant, that person with their
+    membership there if they have one."""
+    actor = getattr(request, "actor", None)
+    if actor is not None and actor.organization_id == org.pk:
+        return actor
+    membership = Membership.objects.for_org(org).filter(user_id=request.user.pk).first()
+    return Actor.for_user(request.user, membership)
 
 
 class TenantAdmin(admin.ModelAdmin):
@@ -145,14 +156,18 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            super().save_model(request, obj, form, change)
-            return
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            services.audit_event_record(
-                org=obj, actor=request.user, action="organization.updated", target=obj,
-                data={"fields": sorted(form.changed_data)},
+            created = services.organization_create(
+                name=obj.name, slug=obj.slug, timezone_name=obj.timezone, country=obj.country,
+                business_hours=obj.business_hours, settings=obj.settings,
+                actor=Actor.for_user(request.user),
             )
+            obj.pk, obj.created_at = created.pk, created.created_at
+            return
+        services.organization_update(
+            org=obj, actor=console_actor(request, obj),
+            **{field: getattr(obj, field) for field in form.changed_data
+               if field in services.ORGANIZATION_CHANGEABLE},
+        )
 
 
 class MembershipAddForm(forms.ModelForm):
@@ -223,23 +238,20 @@ class MembershipAdmin(TenantAdmin):
         org = obj.organization if request.user.is_superuser and obj.organization_id else (
             request.organization
         )
-        with transaction.atomic():
-            if change:
-                services.membership_update(
-                    org=org, membership=Membership.objects.get(pk=obj.pk), actor=request.user,
-                    **{field: getattr(obj, field) for field in form.changed_data
-                       if field in {"role", "capacity", "is_available"}},
-                )
-                return
-            user = User.objects.create_user(
-                username=form.cleaned_data["username"], email=form.cleaned_data["email"],
-                password=form.cleaned_data["password"],
+        if change:
+            services.membership_update(
+                org=org, membership=Membership.objects.get(pk=obj.pk),
+                actor=console_actor(request, org),
+                **{field: getattr(obj, field) for field in form.changed_data
+                   if field in services.MEMBERSHIP_CHANGEABLE},
             )
-            created = services.membership_create(
-                org=org, user=user, role=obj.role, capacity=obj.capacity,
-                is_available=obj.is_available, actor=request.user,
-            )
-        obj.pk, obj.user, obj.organization = created.pk, user, org
+            return
+        created = services.member_invite(
+            org=org, username=form.cleaned_data["username"], email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"], role=obj.role, capacity=obj.capacity,
+            is_available=obj.is_available, actor=console_actor(request, org),
+        )
+        obj.pk, obj.user, obj.organization = created.pk, created.user, org
 
 
 class ApiKeyAddForm(forms.ModelForm):
@@ -269,7 +281,7 @@ class ApiKeyAdmin(TenantAdmin):
             request.organization
         )
         api_key, raw_key = services.api_key_create(
-            org=org, name=form.cleaned_data["name"], actor=request.user
+            org=org, name=form.cleaned_data["name"], actor=console_actor(request, org)
         )
         obj.pk, obj.prefix, obj.organization = api_key.pk, api_key.prefix, org
         obj.raw_key = raw_key
@@ -285,7 +297,8 @@ class ApiKeyAdmin(TenantAdmin):
     def revoke_keys(self, request, queryset):
         revoked = 0
         for api_key in queryset.filter(revoked_at__isnull=True):
-            services.api_key_revoke(org=api_key.organization, api_key=api_key, actor=request.user)
+            services.api_key_revoke(org=api_key.organization, api_key=api_key,
+                                    actor=console_actor(request, api_key.organization))
             revoked += 1
         already = queryset.count() - revoked
         note = f" ({already} already revoked)" if already else ""
@@ -323,7 +336,7 @@ class AuditEventAdmin(TenantAdmin):
             return obj.actor_user.get_username()
         if obj.actor_api_key_id:
             return f"API key {obj.actor_api_key.prefix}…"
-        return "system"
+        return f"system ({obj.actor_system})" if obj.actor_system else "system"
 
     def has_add_permission(self, request):
         return False
@@ -366,3 +379,7 @@ class JobRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+
+
+# The deliveries page lives with the webhook inbox; registering it here puts it in the console.
+from flexoraa.webhooks import admin as webhooks_admin  # noqa: E402, F401

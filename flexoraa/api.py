@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from flexoraa.actors import Actor
 from flexoraa.errors import FlexoraaError
 from flexoraa.models import Role
 from flexoraa.permissions import ALL_ROLES, MANAGING, HasTenantRole
@@ -120,9 +121,14 @@ class TenantViewSet(viewsets.GenericViewSet):
         return self.request.organization
 
     @property
-    def actor(self):
-        """Who acts, for the audit log: the API key or the signed-in person."""
-        return getattr(self.request, "api_key", None) or self.request.user
+    def actor(self) -> Actor:
+        """Who acts, for every service the view calls: the API key or the member, built once
+        per request where the organization is resolved (``flexoraa.tenancy``)."""
+        actor = getattr(self.request, "actor", None)
+        if actor is None:
+            # Permissions refuse a request without an organization before any action runs.
+            raise exceptions.PermissionDenied("You are not a member of an organization.")
+        return actor
 
 
 class TenantScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):

@@ -22,6 +22,7 @@ class ChainLink:
     created_at: datetime
     prev_hash: str
     hash: str
+    actor_system: str = ""
 
 
 def link_hash(
@@ -35,20 +36,28 @@ def link_hash(
     target_id: str,
     data: dict,
     created_at: datetime,
+    actor_system: str = "",
 ) -> str:
-    """SHA-256 over a canonical JSON of the event and the hash before it."""
+    """SHA-256 over a canonical JSON of the event and the hash before it.
+
+    The system actor's name joined the log later: it is hashed only when present, so events
+    written before it (and events by a person or a key) keep the hash they were stored with.
+    """
+    fields = [
+        prev_hash,
+        organization_id,
+        actor_user_id,
+        actor_api_key_id,
+        action,
+        target_type,
+        target_id,
+        data,
+        created_at.isoformat(timespec="microseconds"),
+    ]
+    if actor_system:
+        fields.append({"actor_system": actor_system})
     canonical = json.dumps(
-        [
-            prev_hash,
-            organization_id,
-            actor_user_id,
-            actor_api_key_id,
-            action,
-            target_type,
-            target_id,
-            data,
-            created_at.isoformat(timespec="microseconds"),
-        ],
+        fields,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,
@@ -58,8 +67,8 @@ def link_hash(
 
 
 CONTENT_FIELDS = (
-    "organization_id", "actor_user_id", "actor_api_key_id", "action", "target_type",
-    "target_id", "data", "created_at",
+    "organization_id", "actor_user_id", "actor_api_key_id", "actor_system", "action",
+    "target_type", "target_id", "data", "created_at",
 )
 
 

@@ -7,6 +7,7 @@ from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from flexoraa import api_keys, audit_chain
+from flexoraa.actors import Actor
 from flexoraa.jobs import describe_every
 from flexoraa.models import ApiKey, AuditEvent, JobRun, Membership, Organization, Role
 
@@ -30,6 +31,17 @@ def memberships_for_user(user):
     )
 
 
+def actor_membership(org: Organization, actor: Actor) -> Membership | None:
+    """The membership of the person acting in ``org`` (for timelines and role checks);
+    None for an API key, the system, or a superuser who is no member of ``org``."""
+    if not actor.is_user:
+        return None
+    membership = actor.membership
+    if membership is not None and membership.organization_id == org.pk:
+        return membership
+    return Membership.objects.for_org(org).filter(user_id=actor.user_id).first()
+
+
 def membership_for_session(user, organization_id: int | None) -> Membership | None:
     """The membership a signed-in person works in: the one chosen in the session, else the first."""
     memberships = memberships_for_user(user)
@@ -48,12 +60,9 @@ def audit_chain_first_break(org: Organization) -> audit_chain.ChainBreak | None:
     rows = (
         AuditEvent.objects.for_org(org)
         .order_by("id")
-        .values_list(
-            "id", "organization_id", "actor_user_id", "actor_api_key_id", "action",
-            "target_type", "target_id", "data", "created_at", "prev_hash", "hash",
-        )
+        .values("id", "prev_hash", "hash", *audit_chain.CONTENT_FIELDS)
     )
-    return audit_chain.first_break(audit_chain.ChainLink(*row) for row in rows.iterator(2000))
+    return audit_chain.first_break(audit_chain.ChainLink(**row) for row in rows.iterator(2000))
 
 
 def audit_chain_breaks() -> dict[str, audit_chain.ChainBreak]:

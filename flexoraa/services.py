@@ -3,10 +3,13 @@
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flexoraa import api_keys, audit_chain
+from flexoraa.actors import Actor
 from flexoraa.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from flexoraa.models import (
     MANAGING_ROLES,
@@ -24,23 +27,21 @@ User = get_user_model()
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
-def _actor_ids(actor) -> tuple[int | None, int | None]:
-    """An actor is a user, an API key, or None for the system."""
-    if actor is None:
-        return None, None
-    if isinstance(actor, ApiKey):
-        return None, actor.pk
-    if getattr(actor, "is_authenticated", False) and actor.pk:
-        return actor.pk, None
-    return None, None
+def _actor_checked(actor) -> Actor:
+    """Services record who acted; anything but an ``Actor`` would be guessed at, and a guess
+    is how a person ends up recorded as the system."""
+    if not isinstance(actor, Actor):
+        raise TypeError(f"actor must be an Actor, not {type(actor).__name__}")
+    return actor
 
 
-def _actor_is_owner(org: Organization, actor) -> bool:
-    if actor is None:  # the system itself (commands, migrations)
+def _actor_is_owner(org: Organization, actor: Actor) -> bool:
+    if _actor_checked(actor).is_system:  # commands and the seed act with an owner's reach
         return True
-    actor_user_id, _ = _actor_ids(actor)
-    return actor_user_id is not None and Membership.objects.for_org(org).filter(
-        user_id=actor_user_id, role=Role.OWNER
+    if actor.membership is not None and actor.membership.organization_id == org.pk:
+        return actor.membership.role == Role.OWNER
+    return actor.user_id is not None and Membership.objects.for_org(org).filter(
+        user_id=actor.user_id, role=Role.OWNER
     ).exists()
 
 
@@ -55,22 +56,24 @@ def _console_access_sync(user) -> None:
 
 
 def audit_event_record(
-    *, org: Organization, actor, action: str, target=None, data: dict | None = None
+    *, org: Organization, actor: Actor, action: str, target=None, data: dict | None = None
 ) -> AuditEvent:
     """Append one event to the tenant's chain. Call inside the use case's transaction.
 
     ``data`` must hold ids and codes only, never names, phones, emails or message text.
+    Raises ``TypeError`` when ``actor`` is not an ``Actor``.
     """
     (event,) = audit_events_record(org=org, actor=actor, events=[(action, target, data)])
     return event
 
 
 def audit_events_record(
-    *, org: Organization, actor, events: list[tuple[str, object, dict | None]]
+    *, org: Organization, actor: Actor, events: list[tuple[str, object, dict | None]]
 ) -> list[AuditEvent]:
     """Append several ``(action, target, data)`` events in one go: one lock and one INSERT,
-    for jobs that act on many rows of a tenant at once."""
-    actor_user_id, actor_api_key_id = _actor_ids(actor)
+    for jobs that act on many rows of a tenant at once. Raises ``TypeError`` when ``actor``
+    is not an ``Actor``."""
+    _actor_checked(actor)
     if not events:
         return []
     with transaction.atomic():
@@ -84,8 +87,9 @@ def audit_events_record(
         for action, target, data in events:
             content = {
                 "organization_id": org.pk,
-                "actor_user_id": actor_user_id,
-                "actor_api_key_id": actor_api_key_id,
+                "actor_user_id": actor.user_id,
+                "actor_api_key_id": actor.api_key_id,
+                "actor_system": actor.system_name,
                 "action": action,
                 "target_type": target._meta.label_lower if target is not None else "",
                 "target_id": str(target.pk) if target is not None else "",
@@ -105,7 +109,8 @@ def audit_events_record(
 
 
 def organization_create(
-    *, name: str, slug: str, timezone_name: str = "Asia/Kolkata", country: str = "IN", actor=None
+    *, name: str, slug: str, timezone_name: str = "Asia/Kolkata", country: str = "IN",
+    business_hours: dict | None = None, settings: dict | None = None, actor: Actor,
 ) -> Organization:
     """Create a tenant. Raises ``Conflict`` when the slug is taken."""
     with transaction.atomic():
@@ -113,10 +118,54 @@ def organization_create(
             raise Conflict(f"An organization with the slug '{slug}' already exists.",
                            fields={"slug": ["This slug is taken."]})
         org = Organization.objects.create(
-            name=name, slug=slug, timezone=timezone_name, country=country.upper()
+            name=name, slug=slug, timezone=timezone_name, country=country.upper(),
+            business_hours=business_hours or {}, settings=settings or {},
         )
         audit_event_record(org=org, actor=actor, action="organization.created", target=org)
     return org
+
+
+ORGANIZATION_CHANGEABLE = frozenset({"name", "slug", "timezone", "country", "business_hours",
+                                     "settings"})
+
+
+def organization_update(*, org: Organization, actor: Actor, **changes) -> Organization:
+    """Change a tenant's profile (name, time zone, business hours …); a change to nothing
+    writes nothing. The audit event names the changed fields, never their values (a name is
+    not an id).
+
+    Raises ``ValidationFailed`` for an unknown field or a value the model refuses, and
+    ``Conflict`` when a new slug is taken.
+    """
+    unknown = set(changes) - ORGANIZATION_CHANGEABLE
+    if unknown:
+        raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))}.")
+    if "country" in changes and isinstance(changes["country"], str):
+        changes["country"] = changes["country"].upper()
+    with transaction.atomic():
+        locked = Organization.objects.select_for_update(no_key=True).get(pk=org.pk)
+        changes = {field: value for field, value in changes.items()
+                   if getattr(locked, field) != value}
+        if not changes:
+            return locked
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        try:
+            locked.full_clean(exclude=sorted(ORGANIZATION_CHANGEABLE - set(changes)),
+                              validate_unique=False)
+        except DjangoValidationError as exc:
+            problems = exc.message_dict
+            field, messages = next(iter(problems.items()))
+            raise ValidationFailed(f"{field}: {messages[0]}", fields=problems) from exc
+        if "slug" in changes and Organization.objects.filter(slug=locked.slug).exclude(
+            pk=locked.pk
+        ).exists():
+            raise Conflict(f"An organization with the slug '{locked.slug}' already exists.",
+                           fields={"slug": ["This slug is taken."]})
+        locked.save(update_fields=sorted(changes))
+        audit_event_record(org=locked, actor=actor, action="organization.updated",
+                           target=locked, data={"fields": sorted(changes)})
+    return locked
 
 
 def _membership_values_check(*, role: str, capacity: int) -> None:
@@ -132,7 +181,7 @@ def _membership_values_check(*, role: str, capacity: int) -> None:
 
 def membership_create(
     *, org: Organization, user, role: str = Role.SDR, capacity: int = 10,
-    is_available: bool = True, actor=None,
+    is_available: bool = True, actor: Actor,
 ) -> Membership:
     """Add a person to a tenant. Managers and owners get the admin console (``is_staff``).
 
@@ -157,11 +206,36 @@ def membership_create(
     return membership
 
 
+def member_invite(
+    *, org: Organization, username: str, email: str, password: str, role: str = Role.SDR,
+    capacity: int = 10, is_available: bool = True, actor: Actor,
+) -> Membership:
+    """Give a new person a login and a membership of ``org`` together: both or neither.
+
+    Raises ``ValidationFailed`` for a password the validators refuse, an unknown role or a
+    capacity out of range, and ``Conflict`` when the username is taken.
+    """
+    _membership_values_check(role=role, capacity=capacity)
+    try:
+        validate_password(password, user=User(username=username, email=email))
+    except DjangoValidationError as exc:
+        raise ValidationFailed(f"password: {exc.messages[0]}",
+                               fields={"password": exc.messages}) from exc
+    with transaction.atomic():
+        if User.objects.filter(username__iexact=username).exists():
+            raise Conflict("That username is taken.",
+                           fields={"username": ["That username is taken."]})
+        user = User.objects.create_user(username=username, email=email, password=password)
+        membership = membership_create(org=org, user=user, role=role, capacity=capacity,
+                                       is_available=is_available, actor=actor)
+    return membership
+
+
 MEMBERSHIP_CHANGEABLE = frozenset({"role", "capacity", "is_available"})
 
 
 def membership_update(
-    *, org: Organization, membership: Membership, actor=None, **changes
+    *, org: Organization, membership: Membership, actor: Actor, **changes
 ) -> Membership:
     """Change role, capacity or availability; a change to nothing writes nothing.
 
@@ -207,7 +281,7 @@ def membership_update(
     return membership
 
 
-def api_key_create(*, org: Organization, name: str, actor=None, raw_key: str | None = None):
+def api_key_create(*, org: Organization, name: str, actor: Actor, raw_key: str | None = None):
     """Issue a key. Returns ``(api_key, raw_key)``; the raw key is never stored or shown again.
 
     ``raw_key`` lets the demo seed a known key; it must be well-formed.
@@ -230,13 +304,13 @@ def api_key_create(*, org: Organization, name: str, actor=None, raw_key: str | N
             name=name,
             prefix=prefix,
             key_hash=api_keys.hash_key(raw_key),
-            created_by=actor if isinstance(actor, User) else None,
+            created_by_id=actor.user_id,
         )
         audit_event_record(org=org, actor=actor, action="api_key.created", target=api_key)
     return api_key, raw_key
 
 
-def api_key_revoke(*, org: Organization, api_key: ApiKey, actor=None) -> ApiKey:
+def api_key_revoke(*, org: Organization, api_key: ApiKey, actor: Actor) -> ApiKey:
     """Revoke a key at once; revoking twice keeps the first time."""
     if api_key.organization_id != org.pk:
         raise NotFound("No such API key.")
@@ -250,7 +324,7 @@ def api_key_revoke(*, org: Organization, api_key: ApiKey, actor=None) -> ApiKey:
     return api_key
 
 
-def api_key_reinstate(*, org: Organization, api_key: ApiKey, actor=None) -> ApiKey:
+def api_key_reinstate(*, org: Organization, api_key: ApiKey, actor: Actor) -> ApiKey:
     """Make a revoked key work again. Only the demo seed does this, for its well-known key."""
     if api_key.organization_id != org.pk:
         raise NotFound("No such API key.")

@@ -2,12 +2,15 @@
 
 People with a session work in one organization at a time (chosen in the session); an
 integration's API key names its organization. ``request.membership`` is the person's
-membership, or None for an API key.
+membership, or None for an API key. ``request.actor`` is who acts, built here once per
+request for every service the request calls: the member, or the API key; None when the
+request has no organization.
 """
 
 from dataclasses import dataclass
 
 from flexoraa import selectors
+from flexoraa.actors import Actor
 from flexoraa.models import MANAGING_ROLES, Membership
 
 SESSION_ORGANIZATION_KEY = "flexoraa_organization_id"
@@ -36,6 +39,7 @@ def attach_session_tenant(request) -> None:
     request.api_key = None
     request.membership = None
     request.organization = None
+    request.actor = None
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return
@@ -45,6 +49,7 @@ def attach_session_tenant(request) -> None:
     if membership is not None:
         request.membership = membership
         request.organization = membership.organization
+        request.actor = Actor.for_member(membership)
 
 
 def attach_api_key_tenant(request, api_key) -> None:
@@ -52,6 +57,7 @@ def attach_api_key_tenant(request, api_key) -> None:
     request.api_key = api_key
     request.membership = None
     request.organization = api_key.organization
+    request.actor = Actor.for_api_key(api_key)
 
 
 def request_role(request) -> str | None:

@@ -19,7 +19,8 @@ from flexoraa.tenancy import SESSION_ORGANIZATION_KEY, role_is_managing
 
 class TenantPageMixin(LoginRequiredMixin):
     """Every dashboard page: a signed-in member of an organization. Pages read
-    ``self.organization`` and ``self.membership`` and query through selectors."""
+    ``self.organization`` and ``self.membership``, query through selectors, and pass
+    ``self.actor`` (the member) to every service they call."""
 
     manager_only = False
 
@@ -32,6 +33,7 @@ class TenantPageMixin(LoginRequiredMixin):
             return HttpResponseForbidden("This page is for managers.")
         self.organization = request.organization
         self.membership = request.membership
+        self.actor = request.actor
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -53,7 +55,7 @@ class AvailabilityToggleView(TenantPageMixin, View):
 
     def post(self, request):
         membership = services.membership_update(
-            org=self.organization, membership=self.membership, actor=request.user,
+            org=self.organization, membership=self.membership, actor=self.actor,
             is_available=not self.membership.is_available,
         )
         if request.htmx:

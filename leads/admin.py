@@ -5,13 +5,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from flexoraa.admin import TenantAdmin, is_tenant_manager
+from flexoraa.admin import TenantAdmin, console_actor, is_tenant_manager
 from flexoraa.models import Organization
 from leads import csv_import, selectors, services
 from leads.errors import CsvHeaderRefused
@@ -125,8 +124,10 @@ class LeadAdmin(TenantAdmin):
                                 else request.organization)
                 upload = form.cleaned_data["file"]
                 try:
-                    report = csv_import.leads_import_csv(org=organization, file=upload,
-                                                         actor=request.user)
+                    report = csv_import.leads_import_csv(
+                        org=organization, file=upload,
+                        actor=console_actor(request, organization),
+                    )
                 except CsvHeaderRefused as exc:
                     form.add_error("file", exc.message)
                 finally:
@@ -148,20 +149,23 @@ class LeadAdmin(TenantAdmin):
         if "apply" in request.POST:
             form = LeadReassignForm(request.POST, organization=organization)
             if form.is_valid():
-                moved = skipped = 0
-                with transaction.atomic():
-                    for lead in queryset.select_related(None):
-                        if not lead.is_open:
-                            skipped += 1
-                            continue
-                        services.lead_reassign(
-                            org=lead.organization, lead=lead,
-                            owner_id=form.cleaned_data["owner"].pk, actor=request.user,
-                            note=form.cleaned_data["note"],
-                        )
-                        moved += 1
-                note = f"; {skipped} closed lead(s) left as they were" if skipped else ""
-                self.message_user(request, f"{moved} lead(s) reassigned{note}.", messages.SUCCESS)
+                owner = form.cleaned_data["owner"]
+                # The owner's tenant: a superuser's selection may span tenants, and leads
+                # of another one than the owner's are not this owner's to take.
+                org = owner.organization
+                result = services.leads_reassign_bulk(
+                    org=org, lead_ids=list(queryset.values_list("pk", flat=True)),
+                    owner_id=owner.pk, actor=console_actor(request, org),
+                    note=form.cleaned_data["note"],
+                )
+                notes = []
+                if result.closed:
+                    notes.append(f"{result.closed} closed lead(s) left as they were")
+                if result.not_found:
+                    notes.append(f"{result.not_found} lead(s) of another organization left out")
+                note = f"; {'; '.join(notes)}" if notes else ""
+                self.message_user(request, f"{result.moved} lead(s) reassigned{note}.",
+                                  messages.SUCCESS)
                 return None
         else:
             form = LeadReassignForm(organization=organization)
@@ -193,7 +197,7 @@ class SlaBreachAdmin(TenantAdmin):
         count = 0
         for breach in queryset.filter(acknowledged_at__isnull=True):
             services.breach_acknowledge(org=breach.organization, breach=breach,
-                                        actor=request.user)
+                                        actor=console_actor(request, breach.organization))
             count += 1
         self.message_user(request, f"{count} breach(es) acknowledged.", messages.SUCCESS)
 
@@ -212,12 +216,13 @@ class RoutingPoolMemberAdmin(TenantAdmin):
             request.organization
         )
         created = services.routing_pool_member_add(
-            org=org, tier=obj.tier, membership=obj.membership, actor=request.user
+            org=org, tier=obj.tier, membership=obj.membership, actor=console_actor(request, org)
         )
         obj.pk, obj.organization = created.pk, org
 
     def delete_model(self, request, obj):
-        services.routing_pool_member_remove(org=obj.organization, member=obj, actor=request.user)
+        services.routing_pool_member_remove(org=obj.organization, member=obj,
+                                            actor=console_actor(request, obj.organization))
 
     def delete_queryset(self, request, queryset):
         for member in queryset:
@@ -245,7 +250,7 @@ class LeadSettingsAdmin(TenantAdmin):
             request.organization
         )
         saved = services.lead_settings_update(
-            org=org, actor=request.user,
+            org=org, actor=console_actor(request, org),
             **{field: form.cleaned_data[field] for field in form.changed_data
                if field in SETTINGS_FIELDS},
         )
@@ -254,7 +259,8 @@ class LeadSettingsAdmin(TenantAdmin):
     def changelist_view(self, request, extra_context=None):
         # A manager has exactly one settings row: open it (made with the defaults on first use).
         if not request.user.is_superuser and request.organization is not None:
-            saved = services.lead_settings_update(org=request.organization, actor=request.user)
+            saved = services.lead_settings_update(org=request.organization,
+                                                  actor=request.actor)
             return HttpResponseRedirect(
                 reverse("admin:leads_leadsettings_change", args=[saved.pk])
             )

@@ -5,18 +5,21 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
+from flexoraa.actors import Actor
 from flexoraa.jobs import PERIODIC_QUEUE, job_run
 from leads import services
 
 
 @shared_task(name="leads.sla_check", queue=PERIODIC_QUEUE)
 def sla_check():
-    return job_run("leads.sla_check", services.sla_breaches_record)
+    return job_run("leads.sla_check", lambda: services.sla_breaches_record(
+        actor=Actor.system("job:leads.sla_check")))
 
 
 @shared_task(name="leads.leakage_scan", queue=PERIODIC_QUEUE)
 def leakage_scan():
-    return job_run("leads.leakage_scan", services.leaking_leads_move)
+    return job_run("leads.leakage_scan", lambda: services.leaking_leads_move(
+        actor=Actor.system("job:leads.leakage_scan")))
 
 
 @shared_task(name="leads.tell_managers", autoretry_for=(SMTPException, OSError),

@@ -5,13 +5,14 @@ from django.db import IntegrityError, transaction
 
 from agents.models import Channel, ChannelKind, InboxSettings, Template
 from agents.templates_text import placeholder_count
+from flexoraa.actors import Actor
 from flexoraa.errors import Conflict, ValidationFailed
 from flexoraa.models import Organization
 from flexoraa.services import audit_event_record
 
 
 def channel_create(*, org: Organization, kind: str, external_id: str, name: str = "",
-                   access_token: str = "", refresh_token: str = "", actor=None) -> Channel:
+                   actor: Actor, access_token: str = "", refresh_token: str = "") -> Channel:
     """Connect a channel. Raises ``ValidationFailed`` for an unknown kind or a blank id, and
     ``Conflict`` when any tenant has connected the same provider id already."""
     external_id = (external_id or "").strip()
@@ -40,7 +41,7 @@ def channel_create(*, org: Organization, kind: str, external_id: str, name: str 
 
 
 def template_create(*, org: Organization, channel: Channel, name: str, body: str,
-                    language: str = "en_US", param_count: int | None = None,
+                    actor: Actor, language: str = "en_US", param_count: int | None = None,
                     for_recovery: bool = False, approved: bool = True) -> Template:
     """Record a template the provider approved. The parameter count defaults to the highest
     {{n}} placeholder in ``body``. Raises ``ValidationFailed``."""
@@ -52,14 +53,17 @@ def template_create(*, org: Organization, channel: Channel, name: str, body: str
     count = placeholder_count(body) if param_count is None else param_count
     try:
         with transaction.atomic():
-            return Template.objects.create(
+            template = Template.objects.create(
                 organization=org, channel=channel, name=name.strip(), body=body,
                 language=language, param_count=count, for_recovery=for_recovery,
                 approved=approved,
             )
+            audit_event_record(org=org, actor=actor, action="template.created",
+                               target=template, data={"channel_id": channel.pk})
     except IntegrityError as exc:
         raise Conflict("This channel already has a template with that name and language.",
                        fields={"name": ["Already exists."]}) from exc
+    return template
 
 
 def inbox_settings_for(org: Organization) -> InboxSettings:
@@ -70,7 +74,7 @@ def inbox_settings_for(org: Organization) -> InboxSettings:
     return settings_row
 
 
-def channel_update(*, org: Organization, channel: Channel, actor=None, name: str | None = None,
+def channel_update(*, org: Organization, channel: Channel, actor: Actor, name: str | None = None,
                    access_token: str | None = None) -> Channel:
     """Rename a channel or give it a new access token (blank keeps the stored one)."""
     if channel.organization_id != org.pk:
@@ -94,7 +98,9 @@ def channel_update(*, org: Organization, channel: Channel, actor=None, name: str
 TEMPLATE_FIELDS = ("name", "language", "body", "param_count", "approved", "for_recovery")
 
 
-def template_update(*, org: Organization, template: Template, actor=None, **changes) -> Template:
+def template_update(
+    *, org: Organization, template: Template, actor: Actor, **changes
+) -> Template:
     """Change a template's text or flags; the parameter count follows the body's highest
     placeholder unless given. Raises ``ValidationFailed`` / ``Conflict``."""
     if template.organization_id != org.pk:
@@ -125,7 +131,7 @@ INBOX_SETTINGS_FIELDS = ("recovery_enabled", "recovery_max_attempts", "recovery_
                          "recovery_text")
 
 
-def inbox_settings_update(*, org: Organization, actor=None, **changes) -> InboxSettings:
+def inbox_settings_update(*, org: Organization, actor: Actor, **changes) -> InboxSettings:
     """Change the tenant's inbox settings. Raises ``ValidationFailed`` naming the field."""
     unknown = set(changes) - set(INBOX_SETTINGS_FIELDS)
     if unknown:

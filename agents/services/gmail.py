@@ -28,6 +28,7 @@ from agents.models import (
 from agents.providers import gmail as provider
 from agents.services.channels import channel_create
 from agents.services.receiving import DuplicateMessage, Received, inbound_message_store
+from flexoraa.actors import Actor
 from flexoraa.errors import ValidationFailed
 from flexoraa.models import Organization
 from flexoraa.notifications import email_managers
@@ -47,10 +48,14 @@ REVOKED_REASON = ("Google revoked access (invalid_grant): the password changed, 
 QUOTE_START = re.compile(r"^\s*(>|On .+ wrote:\s*$|-{2,}\s*Original Message)", re.IGNORECASE)
 
 
+# Emails come in through the polling job, which acts for the platform.
+GMAIL_POLL_ACTOR = Actor.system("job:agents.gmail_poll")
+
+
 # --- connecting -----------------------------------------------------------------------------
 
 def mailbox_connect(*, org: Organization, address: str, grant: provider.TokenGrant,
-                    actor=None) -> tuple[Channel, bool]:
+                    actor: Actor) -> tuple[Channel, bool]:
     """Connect a mailbox Google just granted, or reconnect the tenant's existing one;
     ``(channel, created)``. Raises ``Conflict`` when another tenant has this mailbox."""
     address = address.strip().lower()
@@ -74,7 +79,7 @@ def mailbox_connect(*, org: Organization, address: str, grant: provider.TokenGra
 
 def channel_reconnect(*, org: Organization, channel: Channel, access_token: str,
                       refresh_token: str, expires_at: datetime | None,
-                      actor=None) -> Channel:
+                      actor: Actor) -> Channel:
     """Give a tenant's mailbox new OAuth tokens and mark it connected again. The stored
     historyId is kept, so the emails that arrived while it was disconnected are fetched
     (or, when Gmail no longer has that history, a full sync runs). Raises
@@ -97,10 +102,11 @@ def channel_reconnect(*, org: Organization, channel: Channel, access_token: str,
     return channel
 
 
-def mailbox_disconnect(*, org: Organization, channel: Channel, reason: str) -> bool:
+def mailbox_disconnect(*, org: Organization, channel: Channel, reason: str,
+                       actor: Actor) -> bool:
     """Mark a mailbox disconnected and, after commit, tell the tenant's managers. Only the
     call that flips it from connected tells them, so one disconnection is one email; returns
-    whether this call did."""
+    whether this call did. ``actor`` is the job that found Google's grant revoked."""
     with transaction.atomic():
         channel = Channel.objects.for_org(org).select_for_update().get(pk=channel.pk)
         if channel.status == ChannelStatus.DISCONNECTED:
@@ -111,7 +117,7 @@ def mailbox_disconnect(*, org: Organization, channel: Channel, reason: str) -> b
         channel.access_token_expires_at = None
         channel.save(update_fields=["status", "status_reason", "access_token",
                                     "access_token_expires_at"])
-        audit_event_record(org=org, actor=None, action="channel.disconnected", target=channel,
+        audit_event_record(org=org, actor=actor, action="channel.disconnected", target=channel,
                            data={"kind": channel.kind, "reason": "invalid_grant"})
         channel_id, label = channel.pk, channel.name or channel.external_id
         transaction.on_commit(lambda: _managers_tell_disconnected(org, channel_id, label))
@@ -175,7 +181,8 @@ def mailbox_poll(*, channel_id: int) -> dict:
             token = mailbox_token_ensure(channel=channel, force=True)
             report = _sync(channel, token)
     except MailboxAuthRevoked:
-        mailbox_disconnect(org=channel.organization, channel=channel, reason=REVOKED_REASON)
+        mailbox_disconnect(org=channel.organization, channel=channel, reason=REVOKED_REASON,
+                           actor=GMAIL_POLL_ACTOR)
         return {"channel_id": channel_id, "outcome": "disconnected"}
     except (ProviderUnavailable, ProviderRefused, provider.AccessTokenRejected) as exc:
         logger.warning("gmail poll failed", extra={"channel_id": channel_id,
@@ -272,7 +279,7 @@ def email_record(*, channel: Channel, email: provider.GmailMessage) -> str:
         with transaction.atomic():
             outcome, _message = inbound_message_store(channel=channel,
                                                       conversation=conversation,
-                                                      received=received)
+                                                      received=received, actor=GMAIL_POLL_ACTOR)
     except DuplicateMessage:
         return "duplicate"
     return outcome
@@ -288,7 +295,7 @@ def _conversation_for(channel: Channel, email: provider.GmailMessage) -> Convers
     try:
         lead = lead_services.lead_intake(
             org=org, data=lead_services.LeadInput(name=email.from_name[:200], email=contact),
-            source="gmail").lead
+            source="gmail", actor=GMAIL_POLL_ACTOR).lead
     except ValidationFailed:  # InvalidContact included: LeadOS refuses this address
         logger.info("gmail sender refused by intake", extra={"channel_id": channel.pk,
                                                               "gmail_id": email.id})

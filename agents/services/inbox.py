@@ -3,13 +3,14 @@ colleague, and judging the NLU's reading of a message (the ground truth for drif
 
 import logging
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Conversation, Direction, IntentVerdict, Message
+from flexoraa.actors import Actor
 from flexoraa.errors import NotFound, PermissionDenied, ValidationFailed
 from flexoraa.models import Membership, Organization
+from flexoraa.selectors import actor_membership
 from flexoraa.services import audit_event_record
 from flexoraa.tenancy import role_is_managing
 from leads import services as lead_services
@@ -17,20 +18,8 @@ from leads import services as lead_services
 logger = logging.getLogger(__name__)
 
 
-def _membership_of(org: Organization, actor) -> Membership | None:
-    if isinstance(actor, Membership):
-        return actor if actor.organization_id == org.pk else None
-    if isinstance(actor, AbstractBaseUser) and actor.pk:
-        return Membership.objects.for_org(org).filter(user_id=actor.pk).first()
-    return None
-
-
-def _audit_actor(actor):
-    return actor.user if isinstance(actor, Membership) else actor
-
-
 def conversation_mark_read(*, org: Organization, conversation: Conversation,
-                           actor) -> Conversation:
+                           actor: Actor) -> Conversation:
     """Clear the unread count. Opening a thread calls this on every view, so it writes only
     when there is something unread, and records no audit event (reading changes no data a
     manager answers for). Raises ``NotFound`` across tenants."""
@@ -44,7 +33,7 @@ def conversation_mark_read(*, org: Organization, conversation: Conversation,
 
 
 def conversation_assign(*, org: Organization, conversation: Conversation, assignee,
-                        actor) -> Conversation:
+                        actor: Actor) -> Conversation:
     """Hand a conversation to a member: a manager to anyone, an SDR their own conversation to
     a colleague. ``assignee`` is a membership or its id.
 
@@ -57,7 +46,7 @@ def conversation_assign(*, org: Organization, conversation: Conversation, assign
     """
     if conversation.organization_id != org.pk:
         raise NotFound("No such conversation.")
-    by = _membership_of(org, actor)
+    by = actor_membership(org, actor)
     if by is None:
         raise PermissionDenied("Only a member of this organization can assign conversations.")
     assignee_id = assignee.pk if isinstance(assignee, Membership) else assignee
@@ -89,7 +78,7 @@ def conversation_assign(*, org: Organization, conversation: Conversation, assign
             return current
         # A closed lead keeps its owner (its history is settled); the conversation still moves.
         if lead.is_open and lead.owner_id in (None, previous) and lead.owner_id != target.pk:
-            lead_services.lead_reassign(org=org, lead=lead, owner_id=target.pk, actor=by,
+            lead_services.lead_reassign(org=org, lead=lead, owner_id=target.pk, actor=actor,
                                         note="Moved with its conversation in the inbox.")
         # Locked after the lead, the order every lead-then-conversation writer takes.
         locked = Conversation.objects.for_org(org).select_for_update(of=("self",)).get(
@@ -97,7 +86,7 @@ def conversation_assign(*, org: Organization, conversation: Conversation, assign
         locked.assignee = target
         locked.save(update_fields=["assignee"])
         audit_event_record(
-            org=org, actor=_audit_actor(actor), action="conversation.assigned", target=locked,
+            org=org, actor=actor, action="conversation.assigned", target=locked,
             data={"from": previous, "to": target.pk,
                   "transfer": not role_is_managing(by.role)},
         )
@@ -109,7 +98,7 @@ def conversation_assign(*, org: Organization, conversation: Conversation, assign
 
 
 def intent_verdict_record(*, org: Organization, message: Message, verdict: str,
-                          actor) -> Message:
+                          actor: Actor) -> Message:
     """Mark the NLU's predicted intent on an inbound message right or wrong, with who and
     when. A later verdict replaces the earlier one.
 
@@ -122,7 +111,7 @@ def intent_verdict_record(*, org: Organization, message: Message, verdict: str,
     if verdict not in IntentVerdict.values:
         raise ValidationFailed("verdict: Say whether the intent is right or wrong.",
                                fields={"verdict": ["Choose right or wrong."]})
-    by = _membership_of(org, actor)
+    by = actor_membership(org, actor)
     if by is None:
         raise PermissionDenied("Only a member of this organization can judge an intent.")
     with transaction.atomic():
@@ -140,7 +129,7 @@ def intent_verdict_record(*, org: Organization, message: Message, verdict: str,
         locked.intent_verdict_at = timezone.now()
         locked.save(update_fields=["intent_verdict", "intent_verdict_by", "intent_verdict_at"])
         audit_event_record(
-            org=org, actor=_audit_actor(actor), action="message.intent_verdict", target=locked,
+            org=org, actor=actor, action="message.intent_verdict", target=locked,
             data={"verdict": verdict, "was": was, "intent": locked.predicted_intent,
                   "model_version": locked.intent_model_version},
         )

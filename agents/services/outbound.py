@@ -40,6 +40,7 @@ from agents.models import (
 )
 from agents.services.channels import inbox_settings_for
 from agents.templates_text import template_render
+from flexoraa.actors import Actor
 from flexoraa.errors import Conflict, NotFound
 from flexoraa.models import Organization
 from leads import services as lead_services
@@ -48,6 +49,8 @@ from leads.selectors import OPEN_STATUSES, Status
 logger = logging.getLogger(__name__)
 
 OUTBOUND_SENDERS = (SenderKind.SDR, SenderKind.AI, SenderKind.SYSTEM)
+OUTBOUND_ACTOR = Actor.system("agents:message_send")
+SEND_JOB_ACTOR = Actor.system("job:agents.send_message")
 # A lead who withdrew consent, or whose data was erased, gets nothing automated.
 NO_AUTOMATION = (Status.OPTED_OUT, Status.ANONYMIZED)
 RETRY_BASE_SECONDS = 5
@@ -208,9 +211,11 @@ def _outbound_record(org, conversation, message, at) -> None:
         last_outbound_at=at, last_message_at=at)
     conversation.last_outbound_at = conversation.last_message_at = at
     if message.sender == SenderKind.SDR:
-        lead_services.lead_mark_first_response(
-            org=org, lead=lead, at=at,
-            actor=message.author.user if message.author is not None else None)
+        # An integration's send has no author (the message records no key): the send path
+        # stands for it.
+        actor = (Actor.for_member(message.author) if message.author is not None
+                 else OUTBOUND_ACTOR)
+        lead_services.lead_mark_first_response(org=org, lead=lead, at=at, actor=actor)
 
 
 # --- delivering ------------------------------------------------------------------------------
@@ -302,7 +307,7 @@ def _provider_send(message, conversation) -> str:
             body=message.body, thread_id=conversation.thread_id)
     except MailboxAuthRevoked as exc:
         mailboxes.mailbox_disconnect(org=channel.organization, channel=channel,
-                                     reason=exc.message)
+                                     reason=exc.message, actor=SEND_JOB_ACTOR)
         raise
     if channel.access_token != token:  # Gmail rejected it mid-send and a new one was fetched
         Channel.objects.filter(pk=channel.pk).update(

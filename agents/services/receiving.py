@@ -24,6 +24,7 @@ from agents.models import (
     SenderKind,
 )
 from agents.optout import is_opt_out
+from flexoraa.actors import Actor
 from leads import services as lead_services
 
 logger = logging.getLogger(__name__)
@@ -74,10 +75,11 @@ def message_analysis(text: str, org):
 
 
 def inbound_message_store(*, channel: Channel, conversation: Conversation,
-                          received: Received) -> tuple[str, Message | None]:
+                          received: Received, actor: Actor) -> tuple[str, Message | None]:
     """Store the message once: ``("duplicate", None)`` when this conversation has it already,
-    else ``("opted_out" | "stored", message)``. Raises ``DuplicateMessage`` when a concurrent
-    writer stored it first (roll back)."""
+    else ``("opted_out" | "stored", message)``. ``actor`` is what carried the message in
+    (``Actor.system("webhook:meta")``, the Gmail poll). Raises ``DuplicateMessage`` when a
+    concurrent writer stored it first (roll back)."""
     org = channel.organization
     if Message.objects.filter(conversation=conversation,
                               provider_message_id=received.provider_message_id).exists():
@@ -121,7 +123,7 @@ def inbound_message_store(*, channel: Channel, conversation: Conversation,
     conversation.save(update_fields=fields)
     if opt_out:
         lead_services.lead_opt_out(org=org, lead=lead, at=received.at, channel=channel.kind,
-                                   evidence=received.provider_message_id)
+                                   evidence=received.provider_message_id, actor=actor)
     elif analysis is not None and latest and analysis.intent in INTENTS:
         # An older message delivered late does not overwrite the reading of a newer one.
         lead_services.lead_analysis_record(

@@ -128,7 +128,7 @@ class ThreadView(ConversationPageMixin, View):
     def get(self, request, pk):
         conversation = self.get_conversation(pk)
         inbox.conversation_mark_read(org=self.organization, conversation=conversation,
-                                     actor=self.membership)
+                                     actor=self.actor)
         context = self.thread_context(conversation,
                                       reply={"template_id": request.GET.get("template", "")})
         return render(request, "agents/inbox/thread.html", context)
@@ -140,7 +140,7 @@ class ThreadMessagesView(ConversationPageMixin, View):
     def get(self, request, pk):
         conversation = self.get_conversation(pk)
         inbox.conversation_mark_read(org=self.organization, conversation=conversation,
-                                     actor=self.membership)
+                                     actor=self.actor)
         thread = selectors.thread_messages(self.organization, conversation)
         for message in thread:
             self.message_context(message, conversation)
@@ -227,7 +227,7 @@ class AssignView(ConversationPageMixin, View):
         try:
             conversation = inbox.conversation_assign(
                 org=self.organization, conversation=conversation,
-                assignee=request.POST.get("assignee", ""), actor=self.membership,
+                assignee=request.POST.get("assignee", ""), actor=self.actor,
             )
         except FlexoraaError as error:
             status = error.status_code if 400 <= error.status_code < 500 else 400
@@ -261,7 +261,7 @@ class VerdictView(ConversationPageMixin, View):
         try:
             message = inbox.intent_verdict_record(
                 org=self.organization, message=message,
-                verdict=request.POST.get("verdict", ""), actor=self.membership,
+                verdict=request.POST.get("verdict", ""), actor=self.actor,
             )
         except FlexoraaError as refused:
             error = refused.message
@@ -286,7 +286,7 @@ class MarkReadView(ConversationPageMixin, View):
     def post(self, request, pk):
         conversation = self.get_conversation(pk)
         inbox.conversation_mark_read(org=self.organization, conversation=conversation,
-                                     actor=self.membership)
+                                     actor=self.actor)
         if request.htmx:
             return HttpResponse(status=204)
         messages.success(request, "Marked as read.")

@@ -22,8 +22,9 @@ from billing.models import (
     TokenLedgerEntry,
     TokenWallet,
 )
+from flexoraa.actors import Actor
 from flexoraa.errors import ValidationFailed
-from flexoraa.models import ApiKey, Membership, Organization
+from flexoraa.models import Membership, Organization
 
 MAX_CHANGE = 10**12
 
@@ -50,14 +51,12 @@ def wallet_ensure(org: Organization) -> TokenWallet:
         return TokenWallet.objects.for_org(org).get()
 
 
-def _actor_fields(actor) -> dict:
-    if isinstance(actor, ApiKey):
-        return {"actor_api_key": actor}
-    if isinstance(actor, Membership):
-        return {"actor_user_id": actor.user_id}
-    if getattr(actor, "is_authenticated", False) and getattr(actor, "pk", None):
-        return {"actor_user_id": actor.pk}
-    return {}
+def _actor_fields(actor: Actor) -> dict:
+    if not isinstance(actor, Actor):
+        raise TypeError(f"actor must be an Actor, not {type(actor).__name__}")
+    # The ledger names a person or a key; a system change (a webhook's credit) names neither
+    # and is told apart by its reason and reference.
+    return {"actor_user_id": actor.user_id, "actor_api_key_id": actor.api_key_id}
 
 
 def _check_request(*, amount: int, reason: str, idempotency_key: str) -> None:
@@ -188,7 +187,7 @@ def _refuse(org: Organization, *, idempotency_key: str, delta: int, reason: str,
 
 def _change(
     org: Organization, *, delta: int, reason: str, idempotency_key: str, action: str,
-    reference: str, actor, membership: Membership | None, rearm_alert: bool = False,
+    reference: str, actor: Actor, membership: Membership | None, rearm_alert: bool = False,
 ) -> LedgerResult:
     if _key_used(org, idempotency_key):
         found = _replay(org, idempotency_key=idempotency_key, delta=delta, reason=reason)
@@ -229,7 +228,7 @@ def _change(
 
 def wallet_debit(
     *, org: Organization, amount: int, reason: str = LedgerReason.USAGE, idempotency_key: str,
-    action: str = "", reference: str = "", actor=None, membership: Membership | None = None,
+    action: str = "", reference: str = "", actor: Actor, membership: Membership | None = None,
 ) -> LedgerResult:
     """Take ``amount`` tokens. Replaying a key returns the first result and changes nothing.
 
@@ -243,7 +242,7 @@ def wallet_debit(
 
 def wallet_credit(
     *, org: Organization, amount: int, reason: str, idempotency_key: str, reference: str = "",
-    actor=None,
+    actor: Actor,
 ) -> LedgerResult:
     """Add ``amount`` tokens; a balance back at or above the threshold re-arms the alert.
 
@@ -266,7 +265,7 @@ def action_price(org: Organization, action: str) -> int:
 
 def ai_action_charge(
     *, org: Organization, action: str, idempotency_key: str, units: int = 1, reference: str = "",
-    membership: Membership | None = None, actor=None,
+    membership: Membership | None = None, actor: Actor,
 ) -> LedgerResult | None:
     """Debit the priced cost of ``units`` of an AI action (None when it is free).
 

@@ -1,6 +1,12 @@
 """LeadOS use cases. Everything that writes a lead goes through one of these functions."""
 
-from leads.services.assignment import Decision, OrgRouter, lead_reassign
+from leads.services.assignment import (
+    BulkReassignResult,
+    Decision,
+    OrgRouter,
+    lead_reassign,
+    leads_reassign_bulk,
+)
 from leads.services.config import (
     lead_settings_update,
     routing_pool_member_add,
@@ -24,6 +30,7 @@ from leads.services.watch import (
 )
 
 __all__ = [
+    "BulkReassignResult",
     "Decision",
     "IntakeResult",
     "LeadInput",
@@ -40,6 +47,7 @@ __all__ = [
     "lead_reassign",
     "lead_settings_update",
     "lead_update",
+    "leads_reassign_bulk",
     "leaking_leads_move",
     "managers_tell",
     "routing_pool_member_add",

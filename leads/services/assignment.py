@@ -8,8 +8,10 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from flexoraa.actors import Actor
 from flexoraa.errors import NotFound, ValidationFailed
 from flexoraa.models import MANAGING_ROLES, Membership, Organization, Role
+from flexoraa.selectors import actor_membership
 from flexoraa.services import audit_event_record
 from leads import routing
 from leads.errors import LeadClosed
@@ -26,8 +28,6 @@ from leads.models import (
 )
 from leads.services.common import (
     BusinessClock,
-    actor_membership,
-    audit_actor,
     settings_locked,
     timeline_event,
 )
@@ -166,7 +166,9 @@ def assignment_apply(
     return assignment, event
 
 
-def lead_reassign(*, org: Organization, lead: Lead, owner_id: int, actor, note: str = "") -> Lead:
+def lead_reassign(
+    *, org: Organization, lead: Lead, owner_id: int, actor: Actor, note: str = ""
+) -> Lead:
     """A manager hands the lead to another member by hand.
 
     Raises ``NotFound`` for a lead of another tenant, ``ValidationFailed`` for an owner who is
@@ -202,7 +204,42 @@ def lead_reassign(*, org: Organization, lead: Lead, owner_id: int, actor, note: 
         assignment.save()
         event.save()
         audit_event_record(
-            org=org, actor=audit_actor(actor), action="lead.reassigned", target=lead,
+            org=org, actor=actor, action="lead.reassigned", target=lead,
             data={"to": owner_id, "from": assignment.from_owner_id, "reason": "manual"},
         )
     return lead
+
+
+@dataclass(frozen=True)
+class BulkReassignResult:
+    moved: int  # handed to the new owner (or already theirs)
+    closed: int  # closed leads, left as they were
+    not_found: int  # ids that name no lead of this tenant
+
+
+def leads_reassign_bulk(
+    *, org: Organization, lead_ids: list[int], owner_id: int, actor: Actor, note: str = ""
+) -> BulkReassignResult:
+    """A manager hands many leads to one member at once: all of them in one transaction, each
+    with its history row, timeline event and audit event, as ``lead_reassign`` writes them.
+    Closed leads are left as they are; ids of another tenant count as not found.
+
+    Raises ``ValidationFailed`` for an owner who is not a member of this tenant (and then
+    nothing moves).
+    """
+    wanted = set(lead_ids)
+    with transaction.atomic():
+        # All the rows first, in id order: the routing lock that each reassignment takes
+        # comes after every lead lock, the order the leakage job uses too.
+        leads = list(
+            Lead.objects.for_org(org).select_for_update(of=("self",))
+            .filter(pk__in=wanted).order_by("pk")
+        )
+        moved = closed = 0
+        for lead in leads:
+            if not lead.is_open:
+                closed += 1
+                continue
+            lead_reassign(org=org, lead=lead, owner_id=owner_id, actor=actor, note=note)
+            moved += 1
+    return BulkReassignResult(moved=moved, closed=closed, not_found=len(wanted) - len(leads))

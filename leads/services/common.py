@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from flexoraa.business_hours import add_business_time, parse_business_hours
@@ -29,20 +28,6 @@ def settings_locked(org: Organization) -> LeadSettings:
     except IntegrityError:
         pass  # created by a concurrent first use
     return LeadSettings.objects.for_org(org).select_for_update(no_key=True).get()
-
-
-def actor_membership(org: Organization, actor) -> Membership | None:
-    """The membership behind an actor (a signed-in person), for the lead's timeline."""
-    if isinstance(actor, Membership):
-        return actor
-    if isinstance(actor, AbstractBaseUser) and actor.pk:
-        return Membership.objects.for_org(org).filter(user_id=actor.pk).first()
-    return None
-
-
-def audit_actor(actor):
-    """What the audit log records: a user or an API key (a membership stands for its user)."""
-    return actor.user if isinstance(actor, Membership) else actor
 
 
 def scoring_input(lead: Lead, lead_settings: LeadSettings) -> scoring.ScoringInput:

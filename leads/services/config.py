@@ -3,11 +3,12 @@
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from flexoraa.actors import Actor
 from flexoraa.errors import Conflict, NotFound, ValidationFailed
 from flexoraa.models import Membership, Organization, Role
 from flexoraa.services import audit_event_record
 from leads.models import LeadSettings, RoutingPoolMember, Tier
-from leads.services.common import audit_actor, settings_locked
+from leads.services.common import settings_locked
 
 SETTINGS_FIELDS = frozenset(
     field.name for field in LeadSettings._meta.concrete_fields
@@ -15,7 +16,7 @@ SETTINGS_FIELDS = frozenset(
 )
 
 
-def lead_settings_update(*, org: Organization, actor, **changes) -> LeadSettings:
+def lead_settings_update(*, org: Organization, actor: Actor, **changes) -> LeadSettings:
     """Change the tenant's settings; each value is checked by the model's validators.
 
     Raises ``ValidationFailed`` naming each bad field (WARM must stay below HOT).
@@ -44,7 +45,7 @@ def lead_settings_update(*, org: Organization, actor, **changes) -> LeadSettings
         if not changed:
             return lead_settings
         lead_settings.save(update_fields=sorted(changed))
-        audit_event_record(org=org, actor=audit_actor(actor), action="lead_settings.updated",
+        audit_event_record(org=org, actor=actor, action="lead_settings.updated",
                            target=lead_settings, data={"fields": sorted(changed)})
     return lead_settings
 
@@ -58,7 +59,7 @@ def _tier_check(tier: str) -> None:
 
 
 def routing_pool_member_add(
-    *, org: Organization, tier: str, membership: Membership, actor
+    *, org: Organization, tier: str, membership: Membership, actor: Actor
 ) -> RoutingPoolMember:
     """Put an SDR in a tier's pool. Raises ``ValidationFailed`` for an unknown tier or a
     member who is not an SDR, ``NotFound`` across tenants, ``Conflict`` when already in it."""
@@ -76,16 +77,18 @@ def routing_pool_member_add(
                 )
         except IntegrityError as exc:
             raise Conflict("This SDR is already in that pool.") from exc
-        audit_event_record(org=org, actor=audit_actor(actor), action="routing_pool.joined",
+        audit_event_record(org=org, actor=actor, action="routing_pool.joined",
                            target=member, data={"tier": tier, "membership": membership.pk})
     return member
 
 
-def routing_pool_member_remove(*, org: Organization, member: RoutingPoolMember, actor) -> None:
+def routing_pool_member_remove(
+    *, org: Organization, member: RoutingPoolMember, actor: Actor
+) -> None:
     if member.organization_id != org.pk:
         raise NotFound("No such pool member.")
     with transaction.atomic():
-        audit_event_record(org=org, actor=audit_actor(actor), action="routing_pool.left",
+        audit_event_record(org=org, actor=actor, action="routing_pool.left",
                            target=member,
                            data={"tier": member.tier, "membership": member.membership_id})
         member.delete()

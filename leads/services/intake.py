@@ -10,8 +10,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from flexoraa.actors import Actor
 from flexoraa.errors import Conflict, ValidationFailed
 from flexoraa.models import Organization
+from flexoraa.selectors import actor_membership
 from flexoraa.services import audit_event_record
 from leads import selectors
 from leads.errors import InvalidContact
@@ -26,8 +28,6 @@ from leads.models import (
 from leads.services.assignment import OrgRouter, assignment_apply
 from leads.services.common import (
     BusinessClock,
-    actor_membership,
-    audit_actor,
     score_apply,
     settings_locked,
     timeline_event,
@@ -148,7 +148,7 @@ class _DuplicateRace(Exception):
 
 
 def lead_intake(
-    *, org: Organization, data: LeadInput, source: str, actor=None,
+    *, org: Organization, data: LeadInput, source: str, actor: Actor,
     contact_required: bool = True,
 ) -> IntakeResult:
     """Take in a lead from any channel: verify, dedupe, score, route and start the SLA clock.
@@ -181,7 +181,7 @@ def _duplicates(org: Organization, *, phone: str, email: str):
     return Lead.objects.for_org(org).filter(match).order_by("pk")
 
 
-def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, actor):
+def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, actor: Actor):
     phone = checked.phone.e164 if checked.phone else ""
     email = checked.email.address if checked.email else ""
     # A lead known only by a channel id (Instagram, Messenger) has nothing to merge on here;
@@ -229,7 +229,7 @@ def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, ac
         events.append(assigned_event)
     LeadEvent.objects.bulk_create(events)
     audit_event_record(
-        org=org, actor=audit_actor(actor), action="lead.created", target=lead,
+        org=org, actor=actor, action="lead.created", target=lead,
         data={"source": source, "tier": lead.tier, "score": lead.score, "owner": lead.owner_id,
               "reason": decision.reason},
     )
@@ -237,7 +237,7 @@ def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, ac
 
 
 def _merge(*, org, lead: Lead, others: list[Lead], data: LeadInput, phone: str, email: str,
-           checked: ContactCheck, source: str, actor) -> Lead:
+           checked: ContactCheck, source: str, actor: Actor) -> Lead:
     changed: list[str] = []
     notes: dict = {"source": source}
     if data.name and not lead.name:
@@ -282,7 +282,7 @@ def _merge(*, org, lead: Lead, others: list[Lead], data: LeadInput, phone: str, 
     timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.MERGED, at=now, actor=by,
                    data={**notes, "fields": sorted(set(changed))}).save()
     audit_event_record(
-        org=org, actor=audit_actor(actor), action="lead.merged", target=lead,
+        org=org, actor=actor, action="lead.merged", target=lead,
         data={"source": source, "fields": sorted(set(changed)),
               "also_matches": notes.get("also_matches", [])},
     )

@@ -7,8 +7,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from flexoraa.actors import Actor
 from flexoraa.errors import Conflict, NotFound
 from flexoraa.models import Organization
+from flexoraa.selectors import actor_membership
 from flexoraa.services import audit_event_record
 from leads.errors import InvalidContact, StatusChangeRefused
 from leads.models import (
@@ -19,8 +21,6 @@ from leads.models import (
     Status,
 )
 from leads.services.common import (
-    actor_membership,
-    audit_actor,
     timeline_event,
 )
 from leads.services.intake import (
@@ -52,7 +52,7 @@ def allowed_status_changes(lead: Lead) -> list[str]:
 EDITABLE_FIELDS = frozenset({"name", "phone", "email", "status", *QUALIFICATION_FIELDS})
 
 
-def lead_update(*, org: Organization, lead: Lead, actor, **changes) -> Lead:
+def lead_update(*, org: Organization, lead: Lead, actor: Actor, **changes) -> Lead:
     """Edit a lead's details, qualification or status; the owner's edit counts as acting on
     it (leakage stops). Rescoring follows a change of qualification.
 
@@ -141,7 +141,7 @@ def lead_update(*, org: Organization, lead: Lead, actor, **changes) -> Lead:
         if details:
             timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.UPDATED, at=now, actor=by,
                            data={"fields": details}).save()
-        audit_event_record(org=org, actor=audit_actor(actor), action="lead.updated",
+        audit_event_record(org=org, actor=actor, action="lead.updated",
                            target=lead, data={"fields": sorted(changes)})
     return lead
 
@@ -159,7 +159,7 @@ def _status_effects(lead: Lead) -> set[str]:
 
 
 def lead_mark_first_response(
-    *, org: Organization, lead: Lead, at: datetime | None = None, actor=None
+    *, org: Organization, lead: Lead, actor: Actor, at: datetime | None = None
 ) -> Lead:
     """Record the first reply to the lead (the inbox calls this when an SDR replies). Later
     calls change nothing. Stops the leakage clock. Raises ``NotFound`` across tenants."""
@@ -180,7 +180,7 @@ def lead_mark_first_response(
         timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.FIRST_RESPONSE, at=at,
                        actor=actor_membership(org, actor),
                        data={"met_sla": met}).save()
-        audit_event_record(org=org, actor=audit_actor(actor), action="lead.first_response",
+        audit_event_record(org=org, actor=actor, action="lead.first_response",
                            target=lead, data={"met_sla": met})
     return lead
 
@@ -261,11 +261,12 @@ def lead_analysis_record(
 
 
 def lead_opt_out(*, org: Organization, lead: Lead, at: datetime, channel: str,
-                 evidence: str = "") -> Lead:
+                 actor: Actor, evidence: str = "") -> Lead:
     """The lead withdrew consent (an inbound STOP or unsubscribe): mark it opted out, record
     the withdrawal on its timeline and in the audit log. No marketing or AI message may go to
     it afterwards. Repeating it changes nothing. ``evidence`` is a short code such as the
-    channel message id, never the text. Raises ``NotFound`` across tenants."""
+    channel message id, never the text. ``actor`` is whoever carried the message in (a
+    webhook, a mailbox poll). Raises ``NotFound`` across tenants."""
     if lead.organization_id != org.pk:
         raise NotFound("No such lead.")
     with transaction.atomic():
@@ -279,6 +280,6 @@ def lead_opt_out(*, org: Organization, lead: Lead, at: datetime, channel: str,
         data = {"channel": channel, "from": previous, "evidence": evidence[:200]}
         timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.OPTED_OUT, at=at,
                        data=data).save()
-        audit_event_record(org=org, actor=None, action="lead.consent_withdrawn", target=lead,
+        audit_event_record(org=org, actor=actor, action="lead.consent_withdrawn", target=lead,
                            data=data)
     return lead

@@ -15,16 +15,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from flexoraa.actors import Actor
 from flexoraa.errors import NotFound
 from flexoraa.models import Organization
 from flexoraa.notifications import email_managers
+from flexoraa.selectors import actor_membership
 from flexoraa.services import audit_event_record, audit_events_record
 from leads.models import AssignmentReason, Lead, LeadAssignment, LeadEvent, SlaBreach
 from leads.services.assignment import Decision, OrgRouter, assignment_apply
 from leads.services.common import (
     BusinessClock,
-    actor_membership,
-    audit_actor,
     settings_locked,
 )
 
@@ -65,9 +65,16 @@ def leaking_leads(now: datetime):
     )
 
 
-def sla_breaches_record(*, now: datetime | None = None, chunk: int = SLA_CHUNK) -> dict:
+SLA_CHECK_ACTOR = Actor.system("job:leads.sla_check")
+LEAKAGE_SCAN_ACTOR = Actor.system("job:leads.leakage_scan")
+
+
+def sla_breaches_record(
+    *, now: datetime | None = None, chunk: int = SLA_CHUNK, actor: Actor = SLA_CHECK_ACTOR
+) -> dict:
     """Stamp every lead whose first-response target has passed unanswered, record its breach
-    once, and tell each tenant's managers (one email per tenant per run)."""
+    once, and tell each tenant's managers (one email per tenant per run). Only the SLA job
+    runs this, so its actor is that job unless a caller names another."""
     now = now or timezone.now()
     recorded = 0
     per_org: dict[int, list[int]] = defaultdict(list)
@@ -97,7 +104,7 @@ def sla_breaches_record(*, now: datetime | None = None, chunk: int = SLA_CHUNK) 
             for pk, org_id, *_ in due:
                 chunk_orgs[org_id].append(pk)
             for org in Organization.objects.filter(pk__in=chunk_orgs).order_by("pk"):
-                audit_event_record(org=org, actor=None, action="lead.sla_breached",
+                audit_event_record(org=org, actor=actor, action="lead.sla_breached",
                                    data={"lead_ids": chunk_orgs[org.pk]})
             for org_id, lead_ids in chunk_orgs.items():
                 per_org[org_id].extend(lead_ids)
@@ -145,7 +152,9 @@ def managers_tell(*, org_id: int, kind: str, count: int) -> int:
     return email_managers(org, subject=subject, body=body)
 
 
-def leaking_leads_move(*, now: datetime | None = None, chunk: int = LEAK_CHUNK) -> dict:
+def leaking_leads_move(
+    *, now: datetime | None = None, chunk: int = LEAK_CHUNK, actor: Actor = LEAKAGE_SCAN_ACTOR
+) -> dict:
     """Move each assigned lead whose owner has not acted past the leakage threshold to the
     next eligible SDR (never back to one it left); after the tenant's maximum number of moves,
     or when no SDR is free, it goes to a manager instead.
@@ -156,7 +165,8 @@ def leaking_leads_move(*, now: datetime | None = None, chunk: int = LEAK_CHUNK) 
     tenant's routing state counts all its open leads, so it is done once per tenant per page
     rather than once per tenant per chunk of a mixed queue; and a transaction holds one
     tenant's routing lock, not every tenant's in the chunk. Each tenant's leads are still
-    handled in threshold order, so the routing decisions are those of one global queue."""
+    handled in threshold order, so the routing decisions are those of one global queue.
+    Only the leakage job runs this, so its actor is that job unless a caller names another."""
     now = now or timezone.now()
     moved = escalated = released = 0
     escalated_by_org: dict[int, int] = defaultdict(int)
@@ -172,7 +182,7 @@ def leaking_leads_move(*, now: datetime | None = None, chunk: int = LEAK_CHUNK) 
         for org in Organization.objects.filter(pk__in=by_org).order_by("pk"):
             ids = by_org[org.pk]
             for start in range(0, len(ids), chunk):
-                counts = _leaking_chunk_move(org, ids[start:start + chunk], now)
+                counts = _leaking_chunk_move(org, ids[start:start + chunk], now, actor)
                 moved += counts["moved"]
                 escalated += counts["escalated"]
                 released += counts["released"]
@@ -198,7 +208,7 @@ def leaking_leads_listed(now: datetime, after: tuple[datetime, int] | None = Non
     return due.order_by("leak_due_at", "pk").values_list("leak_due_at", "pk", "organization_id")
 
 
-def _leaking_chunk_move(org: Organization, ids: list[int], now: datetime) -> dict:
+def _leaking_chunk_move(org: Organization, ids: list[int], now: datetime, actor: Actor) -> dict:
     """One transaction: claim those of ``ids`` still due and not held by another run, release
     the ones nobody owns any more (closed, or without an owner) and move the rest."""
     with transaction.atomic():
@@ -207,11 +217,12 @@ def _leaking_chunk_move(org: Organization, ids: list[int], now: datetime) -> dic
         if stale:
             Lead.objects.filter(pk__in=stale).update(leak_due_at=None)
         live = [lead for lead in leads if lead.is_open and lead.owner_id is not None]
-        counts = _move_org_leads(org, live, now) if live else {"moved": 0, "escalated": 0}
+        counts = (_move_org_leads(org, live, now, actor) if live
+                  else {"moved": 0, "escalated": 0})
     return {**counts, "released": len(stale)}
 
 
-def _move_org_leads(org: Organization, leads: list[Lead], now: datetime) -> dict:
+def _move_org_leads(org: Organization, leads: list[Lead], now: datetime, actor: Actor) -> dict:
     lead_settings = settings_locked(org)
     router = OrgRouter(org, lead_settings)
     clock = BusinessClock(org, lead_settings)
@@ -256,11 +267,11 @@ def _move_org_leads(org: Organization, leads: list[Lead], now: datetime) -> dict
     LeadAssignment.objects.bulk_create(assignments)
     LeadEvent.objects.bulk_create(events)
     router.save()
-    audit_events_record(org=org, actor=None, events=audit)
+    audit_events_record(org=org, actor=actor, events=audit)
     return {"moved": moved, "escalated": escalated}
 
 
-def breach_acknowledge(*, org: Organization, breach: SlaBreach, actor) -> SlaBreach:
+def breach_acknowledge(*, org: Organization, breach: SlaBreach, actor: Actor) -> SlaBreach:
     """A manager has seen the breach; it leaves the dashboard's list. Idempotent."""
     if breach.organization_id != org.pk:
         raise NotFound("No such SLA breach.")
@@ -269,7 +280,7 @@ def breach_acknowledge(*, org: Organization, breach: SlaBreach, actor) -> SlaBre
             pk=breach.pk, acknowledged_at__isnull=True
         ).update(acknowledged_at=timezone.now(), acknowledged_by=actor_membership(org, actor))
         if updated:
-            audit_event_record(org=org, actor=audit_actor(actor), action="sla_breach.acknowledged",
+            audit_event_record(org=org, actor=actor, action="sla_breach.acknowledged",
                                target=breach)
     breach.refresh_from_db()
     return breach

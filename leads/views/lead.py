@@ -224,7 +224,7 @@ class FirstResponseView(LeadActionView):
 
     def act(self, request, lead):
         services.lead_mark_first_response(org=self.organization, lead=lead,
-                                          actor=self.membership)
+                                          actor=self.actor)
 
 
 class StatusChangeView(LeadActionView):
@@ -233,7 +233,7 @@ class StatusChangeView(LeadActionView):
     done = "Status changed."
 
     def act(self, request, lead):
-        services.lead_update(org=self.organization, lead=lead, actor=self.membership,
+        services.lead_update(org=self.organization, lead=lead, actor=self.actor,
                              status=request.POST.get("status", ""))
 
 
@@ -247,7 +247,7 @@ class QualificationView(LeadActionView):
         if not self.form.is_valid():
             first = next(iter(self.form.errors.values()))[0]
             raise ValidationFailed(first)
-        services.lead_update(org=self.organization, lead=lead, actor=self.membership,
+        services.lead_update(org=self.organization, lead=lead, actor=self.actor,
                              **self.form.changes())
 
     def refusal(self, request, error):
@@ -268,7 +268,7 @@ class ReassignView(LeadActionView):
         except ValueError:
             raise ValidationFailed("Choose who takes the lead.") from None
         services.lead_reassign(org=self.organization, lead=lead, owner_id=owner_id,
-                               actor=self.membership, note=request.POST.get("note", ""))
+                               actor=self.actor, note=request.POST.get("note", ""))
 
     def refusal(self, request, error):
         return {"owner_error": error.message, "note": request.POST.get("note", "")}

@@ -25,7 +25,7 @@ class BreachAcknowledgeView(TenantPageMixin, View):
         breach = get_object_or_404(selectors.breaches_for_org(self.organization), pk=pk)
         try:
             services.breach_acknowledge(org=self.organization, breach=breach,
-                                        actor=self.membership)
+                                        actor=self.actor)
         except FlexoraaError as error:
             if request.htmx:
                 return render(request, "leads/_breach_row.html",

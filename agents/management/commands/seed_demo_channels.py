@@ -7,6 +7,7 @@ from django.db import transaction
 
 from agents.models import Channel, ChannelKind, Template
 from agents.services import channels as services
+from flexoraa.actors import Actor
 from flexoraa.models import Organization
 
 # The sandbox takes any bearer token; production channels get theirs from Meta.
@@ -20,6 +21,9 @@ DEMO_TEMPLATES = [
     ("recovery_check_in", "Hi {{1}}, we haven't heard back from you. Reply here whenever "
                           "you're ready and we'll help right away.", True),
 ]
+
+
+SEED_ACTOR = Actor.system("command:seed_demo_channels")
 
 
 class Command(BaseCommand):
@@ -43,7 +47,7 @@ class Command(BaseCommand):
                     continue
                 services.channel_create(org=tenant, kind=kind, external_id=external_id,
                                         name=f"Demo {ChannelKind(kind).label}",
-                                        access_token=DEMO_ACCESS_TOKEN)
+                                        access_token=DEMO_ACCESS_TOKEN, actor=SEED_ACTOR)
                 created.append(kind)
             whatsapp = Channel.objects.for_org(tenant).filter(kind=ChannelKind.WHATSAPP).first()
             if whatsapp is not None:
@@ -51,7 +55,8 @@ class Command(BaseCommand):
                     if not Template.objects.for_org(tenant).filter(channel=whatsapp,
                                                                    name=name).exists():
                         services.template_create(org=tenant, channel=whatsapp, name=name,
-                                                 body=body, for_recovery=for_recovery)
+                                                 body=body, for_recovery=for_recovery,
+                                                 actor=SEED_ACTOR)
         if created:
             self.stdout.write(f"Connected {', '.join(created)} for '{tenant.name}'.")
         else:

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from flexoraa.actors import Actor
+from flexoraa.csv_cells import safe_row
 from flexoraa.models import Organization
 from flexoraa.progress import ProgressBar
 from leads import csv_import
@@ -74,7 +76,8 @@ class Command(BaseCommand):
         try:
             with path.open("rb") as stream:
                 result = csv_import.leads_import_csv(
-                    org=organization, file=stream, progress=bar.update if bar else None
+                    org=organization, file=stream, actor=Actor.system("command:import_leads"),
+                    progress=bar.update if bar else None,
                 )
         except CsvHeaderRefused as exc:
             raise CommandError(f"{path}: {exc.message}") from exc
@@ -113,7 +116,9 @@ class Command(BaseCommand):
 
     @staticmethod
     def _write_report(report_file, result: csv_import.ImportReport) -> None:
+        # Every cell, the file's own header included, through the one formula guard: the
+        # rejected rows are the file's hostile cells, and a manager opens this in a spreadsheet.
         writer = csv.writer(report_file)
-        writer.writerow(["line", "reason", *result.header])
+        writer.writerow(safe_row(["line", "reason", *result.header]))
         for row in result.rejected:
-            writer.writerow([row.line, row.reason, *row.cells])
+            writer.writerow(safe_row([row.line, row.reason, *row.cells]))

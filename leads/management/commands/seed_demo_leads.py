@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from flexoraa.actors import Actor
 from flexoraa.models import Organization
 from leads import services
 from leads.models import Lead, Source
@@ -35,6 +36,9 @@ DEMO_LEADS = [
 ]
 
 
+SEED_ACTOR = Actor.system("command:seed_demo_leads")
+
+
 class Command(BaseCommand):
     help = "Add demo leads to the demo tenant (run seed_demo first); does nothing if it has any."
 
@@ -50,7 +54,7 @@ class Command(BaseCommand):
             return
         for name, phone, email, source, need, budget, authority, timeline in DEMO_LEADS:
             services.lead_intake(
-                org=tenant, source=source,
+                org=tenant, source=source, actor=SEED_ACTOR,
                 data=services.LeadInput(
                     name=name, phone=phone, email=email, need=need, budget_amount=budget,
                     budget_currency="INR" if budget is not None else "",
@@ -58,12 +62,12 @@ class Command(BaseCommand):
                 ),
             )
         # A duplicate from another channel merges into Aarav's lead.
-        services.lead_intake(org=tenant, source=Source.WEB_FORM,
+        services.lead_intake(org=tenant, source=Source.WEB_FORM, actor=SEED_ACTOR,
                              data=services.LeadInput(phone="+91 98200 11001",
                                                      email="aarav.m@gmail.com"))
         # One reply on time; the HOT leads left unanswered breach their 5-minute target
         # while the newcomer looks around, and the SLA check escalates them.
         first = Lead.objects.for_org(tenant).order_by("pk").first()
-        services.lead_mark_first_response(org=tenant, lead=first)
+        services.lead_mark_first_response(org=tenant, lead=first, actor=SEED_ACTOR)
         count = Lead.objects.for_org(tenant).count()
         self.stdout.write(f"Added {count} demo leads to '{tenant.name}'.")
