@@ -84,6 +84,10 @@ INSTALLED_APPS = [
     "agents",
     "compliance",
 ]
+# The local provider fakes (its provider_sandbox command, which run_stack starts) are a
+# development tool: a production process never loads them, and nothing above imports them.
+if not PRODUCTION:
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -225,7 +229,7 @@ _SANDBOX = PROVIDER_SANDBOX_URL.rstrip("/")
 # --- Billing ---------------------------------------------------------------------------------
 
 # Token packages are paid for through Razorpay. Development talks to the local Razorpay sandbox
-# (flexoraa/sandbox, started by run_stack) with these fixed, public credentials. Production
+# (the sandbox/ package, started by run_stack) with these fixed, public credentials. Production
 # refuses them: anyone could sign a webhook with a secret published in this file.
 # S105: these are the sandbox's public credentials, refused in production below.
 RAZORPAY_SANDBOX_KEY_ID = "rzp_test_sandbox00000001"

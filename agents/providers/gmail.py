@@ -1,7 +1,7 @@
 """The one Gmail adapter: Google's OAuth token endpoint and the Gmail v1 API over HTTP.
 
 Base URLs, client credentials and the timeout come from settings, so tests and ``make run``
-talk to the local sandbox (flexoraa/sandbox/google.py) and production to Google. Vendor
+talk to the local sandbox (sandbox/google.py) and production to Google. Vendor
 errors become ours: ``MailboxAuthRevoked`` for ``invalid_grant``, ``HistoryGone`` when the
 stored historyId is too old (HTTP 404, shared/PROVIDER_CONTRACTS.md §2e),
 ``AccessTokenRejected`` for a 401, ``ProviderUnavailable`` for timeouts, 429 and 5xx, and

@@ -1,7 +1,7 @@
 """The one Razorpay adapter: orders, payments and signatures through the official SDK.
 
 Base URL, keys and the timeout come from settings, so tests and ``make run`` talk HTTP to the
-local sandbox (flexoraa/sandbox) and production to Razorpay. Vendor errors become ours:
+local sandbox (sandbox/razorpay.py) and production to Razorpay. Vendor errors become ours:
 ``PaymentRefused`` (400) when Razorpay refuses the request or a signature does not match,
 ``PaymentProviderUnavailable`` (502) when it cannot be reached or fails on its side.
 """

@@ -15,7 +15,7 @@ def nlu_model(django_db_blocker):
 
 @pytest.fixture(scope="session")
 def _provider_sandbox_running():
-    from flexoraa.sandbox.providers import sandbox_server_build
+    from sandbox.providers import sandbox_server_build
 
     with sandbox_server_build() as server:
         yield server
@@ -26,7 +26,7 @@ def provider_sandbox_server(_provider_sandbox_running, settings):
     """One provider sandbox (Razorpay, Meta's Graph API, Gmail + Google OAuth when present)
     on a free port for the whole run, emptied for each test, with every provider URL of the
     settings pointing at it. Webhooks are not posted anywhere unless a test says so."""
-    from flexoraa.sandbox.providers import point_settings_at
+    from sandbox.providers import point_settings_at
 
     server = _provider_sandbox_running
     point_settings_at(settings, server)

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from agents.models import ChannelKind
-from flexoraa.sandbox.google import GoogleSandbox
-from flexoraa.sandbox.server import SandboxServer
+from sandbox.google import GoogleSandbox
+from sandbox.server import SandboxServer
 from tests.agents.factories import make_channel
 
 MAILBOX = "sales@example.test"

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from flexoraa.sandbox.google import GoogleSandbox
-from flexoraa.sandbox.server import SandboxServer
+from sandbox.google import GoogleSandbox
+from sandbox.server import SandboxServer
 
 CLIENT_ID, CLIENT_SECRET = "client.apps.googleusercontent.com", "secret"
 BOX = "sales@example.test"

@@ -1,5 +1,6 @@
 """The Meta sandbox speaks Graph's send contract, so the adapter is tested against what Meta
-answers: shapes, errors, windows, and signed status webhooks."""
+answers: shapes, errors, windows, and signed status webhooks in the format the app's
+endpoints accept."""
 
 import hashlib
 import hmac
@@ -11,8 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from flexoraa.sandbox.meta import MetaSandbox
-from flexoraa.sandbox.server import SandboxServer
+from agents.meta_payloads import (
+    instagram_seen_payload,
+    messenger_delivery_payload,
+    messenger_read_payload,
+    meta_signature_valid,
+)
+from sandbox.meta import MetaSandbox
+from sandbox.server import SandboxServer
 
 SECRET = "test-app-secret"
 PHONE_ID = "106540352242922"
@@ -194,3 +201,30 @@ def test_each_send_is_followed_by_signed_sent_delivered_read_webhooks(receiver):
         assert status["biz_opaque_callback_data"] == "our-id-1"
         statuses.append(status["status"])
     assert statuses == ["sent", "delivered", "read"]
+
+
+def test_messenger_and_instagram_sends_are_followed_by_receipts_in_metas_format(receiver):
+    base = f"http://127.0.0.1:{receiver.server_address[1]}"
+    page, account, person = "1122334455", "17841400000000000", "9988776655"
+    sandbox = MetaSandbox(SECRET, {"messenger": f"{base}/webhooks/messenger/",
+                                   "instagram": f"{base}/webhooks/instagram/"})
+    sandbox.channel_kind(account, "instagram")
+    body = {"recipient": {"id": person}, "message": {"text": "Hi"},
+            "messaging_type": "RESPONSE"}
+    with SandboxServer(meta=sandbox) as server:
+        on_messenger = post(f"{server.graph_url}/{page}/messages", body).json()["message_id"]
+        on_instagram = post(f"{server.graph_url}/{account}/messages", body).json()["message_id"]
+        assert sandbox.webhooks_wait(timeout=10)
+    received = {}
+    for path, headers, raw in receiver.received:
+        # What the app's endpoints check, on the exact bytes that arrived.
+        assert meta_signature_valid(raw, headers["X-Hub-Signature-256"], SECRET)
+        received.setdefault(path, []).append(json.loads(raw))
+    messenger_delivery, messenger_read = received["/webhooks/messenger/"]
+    watermark = messenger_delivery["entry"][0]["time"]
+    assert messenger_delivery == messenger_delivery_payload(page, person, [on_messenger],
+                                                            watermark)
+    assert messenger_read == messenger_read_payload(page, person, watermark)
+    [instagram_seen] = received["/webhooks/instagram/"]
+    assert instagram_seen == instagram_seen_payload(
+        account, person, on_instagram, instagram_seen["entry"][0]["time"])

@@ -6,8 +6,8 @@ from contextlib import contextmanager
 from django.conf import settings
 
 from billing.models import TokenPackage
-from flexoraa.sandbox.razorpay import RazorpaySandbox, SignedEvent
-from flexoraa.sandbox.server import SandboxServer
+from sandbox.razorpay import RazorpaySandbox, SignedEvent
+from sandbox.server import SandboxServer
 
 WEBHOOK_URL = "/webhooks/razorpay/"
 SKIP = object()

@@ -22,7 +22,7 @@ from billing.models import (
 from billing.selectors import ledger_checks
 from flexoraa.errors import NotFound, ValidationFailed
 from flexoraa.models import AuditEvent, WebhookDelivery
-from flexoraa.sandbox.razorpay import DECLINED
+from sandbox.razorpay import DECLINED
 from tests.billing.razorpay_support import make_package, webhook_post
 from tests.billing.wallet_support import balance_of, ledger_sum
 

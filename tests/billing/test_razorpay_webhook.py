@@ -16,8 +16,8 @@ from billing import services
 from billing.models import LedgerReason, Payment, PaymentStatus, TokenLedgerEntry
 from billing.selectors import ledger_checks
 from flexoraa.models import WebhookDelivery
-from flexoraa.sandbox.razorpay import DECLINED, SignedEvent
 from flexoraa.webhooks import webhook_delivery_record
+from sandbox.razorpay import DECLINED, SignedEvent
 from tests.billing.razorpay_support import (
     SKIP,
     WEBHOOK_URL,

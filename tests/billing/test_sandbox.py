@@ -14,7 +14,7 @@ from django.conf import settings
 from razorpay.errors import BadRequestError, SignatureVerificationError
 
 from billing.providers.razorpay import sdk_base_url
-from flexoraa.sandbox.razorpay import RazorpayError
+from sandbox.razorpay import RazorpayError
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from flexoraa.sandbox.razorpay import RazorpaySandbox, SandboxResponse
+from sandbox.razorpay import RazorpaySandbox, SandboxResponse
 
 CORS_HEADERS = {
     # Checkout's script runs on the shop's page and calls the sandbox from there.
@@ -152,7 +152,7 @@ class SandboxServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m flexoraa.sandbox.server [--port 8010] [--webhook-base URL]``: the same as
+    """``python -m sandbox.server [--port 8010] [--webhook-base URL]``: the same as
     ``manage.py provider_sandbox``, which reads the app's secrets from its settings."""
     import os
 

@@ -7,7 +7,7 @@ import json
 import re
 import time
 
-from flexoraa.sandbox.razorpay import (
+from sandbox.razorpay import (
     CHECKOUT_JS,
     RazorpayError,
     RazorpaySandbox,

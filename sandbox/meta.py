@@ -26,11 +26,11 @@ the same way.
 When ``webhook_urls`` names the app's endpoints by kind (whatsapp / messenger / instagram),
 each accepted send is followed by status webhooks (WhatsApp: sent, delivered, read;
 Messenger: delivery, read; Instagram: read), signed with ``X-Hub-Signature-256`` =
-HMAC-SHA256(app secret, exact body bytes) and POSTed from a background thread.
+HMAC-SHA256(app secret, exact body bytes) and POSTed from a background thread. Bodies and
+signature come from ``agents/meta_payloads.py``, the module the app's endpoints verify with,
+so the sandbox cannot drift from the format the app accepts.
 """
 
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -38,8 +38,16 @@ import threading
 import time
 from base64 import urlsafe_b64encode
 
-from flexoraa.sandbox.outbox import WebhookOutbox
-from flexoraa.sandbox.razorpay import SandboxResponse
+from agents.meta_payloads import (
+    SIGNATURE_HEADER,
+    instagram_seen_payload,
+    messenger_delivery_payload,
+    messenger_read_payload,
+    meta_signature,
+    whatsapp_status_payload,
+)
+from sandbox.outbox import WebhookOutbox
+from sandbox.razorpay import SandboxResponse
 
 WINDOW_SECONDS = 24 * 3600
 HUMAN_AGENT_SECONDS = 7 * 24 * 3600
@@ -61,10 +69,6 @@ class GraphError(Exception):
         if self.subcode is not None:
             error["error_subcode"] = self.subcode
         return SandboxResponse.json({"error": error}, status=self.status)
-
-
-def hub_signature(app_secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def _wamid() -> str:
@@ -216,31 +220,12 @@ class MetaSandbox:
         url = self._record("whatsapp", phone_number_id, token, data, message_id, generation)
         if url:
             for status in ("sent", "delivered", "read"):
-                self._queue(url, self._whatsapp_status(phone_number_id, wa_id, message_id,
-                                                       status, data))
+                self._queue(url, whatsapp_status_payload(
+                    phone_number_id, message_id, status, time.time(), wa_id,
+                    biz_opaque_callback_data=data.get("biz_opaque_callback_data") or ""))
         return {"messaging_product": "whatsapp",
                 "contacts": [{"input": to, "wa_id": wa_id}],
                 "messages": [{"id": message_id}]}
-
-    def _whatsapp_status(self, phone_number_id, wa_id, message_id, status, data) -> dict:
-        entry = {"id": message_id, "status": status, "timestamp": str(int(time.time())),
-                 "recipient_id": wa_id}
-        if data.get("biz_opaque_callback_data"):
-            entry["biz_opaque_callback_data"] = data["biz_opaque_callback_data"]
-        if status != "read":
-            entry["conversation"] = {"id": secrets.token_hex(16),
-                                     "origin": {"type": "service"}}
-            entry["pricing"] = {"billable": True, "pricing_model": "CBP",
-                                "category": "service"}
-        return {"object": "whatsapp_business_account", "entry": [{
-            "id": "WABA_SANDBOX",
-            "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550000000",
-                             "phone_number_id": phone_number_id},
-                "statuses": [entry],
-            }}],
-        }]}
 
     # --- Messenger / Instagram --------------------------------------------------------------
 
@@ -270,15 +255,13 @@ class MetaSandbox:
         url = self._record(kind, node, token, data, message_id, generation)
         if url:
             now_ms = int(time.time() * 1000)
-            events = [{"read": {"mid": message_id}}] if kind == "instagram" else [
-                {"delivery": {"mids": [message_id], "watermark": now_ms}},
-                {"read": {"watermark": now_ms}},
-            ]
-            for event in events:
-                self._queue(url, {"object": "page" if kind == "messenger" else "instagram",
-                                  "entry": [{"id": node, "time": now_ms, "messaging": [{
-                                      "sender": {"id": recipient}, "recipient": {"id": node},
-                                      "timestamp": now_ms, **event}]}]})
+            if kind == "instagram":
+                receipts = [instagram_seen_payload(node, recipient, message_id, now_ms)]
+            else:
+                receipts = [messenger_delivery_payload(node, recipient, [message_id], now_ms),
+                            messenger_read_payload(node, recipient, now_ms)]
+            for receipt in receipts:
+                self._queue(url, receipt)
         return {"recipient_id": recipient, "message_id": message_id}
 
     def _record(self, kind, channel_id, token, data, message_id, generation) -> str | None:
@@ -295,7 +278,7 @@ class MetaSandbox:
     def _queue(self, url: str, payload: dict) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "facebookexternalua",
-                   "X-Hub-Signature-256": hub_signature(self.app_secret, body)}
+                   SIGNATURE_HEADER: meta_signature(body, self.app_secret)}
         self._outbox.post(url, body, headers, {"url": url})
 
     def webhooks_wait(self, timeout: float = 10) -> bool:

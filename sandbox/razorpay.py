@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from flexoraa.sandbox.outbox import WebhookOutbox
+from sandbox.outbox import WebhookOutbox
 
 ALPHABET = string.ascii_letters + string.digits
 CURRENCIES = frozenset({"INR", "USD", "EUR", "GBP", "SGD", "AED", "AUD", "CAD", "MYR"})
@@ -353,6 +353,6 @@ class RazorpaySandbox:
 
     def handle(self, method: str, path: str, headers: dict, body: bytes) -> SandboxResponse:
         """Answer one HTTP request. ``headers`` have lower-case names."""
-        from flexoraa.sandbox import razorpay_http
+        from sandbox import razorpay_http
 
         return razorpay_http.handle(self, method, path, headers, body)

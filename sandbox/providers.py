@@ -1,25 +1,17 @@
 """The combined provider sandbox built from the app's settings: Razorpay, Meta's Graph API
-and, when present, Gmail with Google's OAuth, behind one SandboxServer. The
-``provider_sandbox`` command runs it; tests start it on a free port."""
+and Gmail with Google's OAuth, behind one SandboxServer. The ``provider_sandbox`` command
+runs it; tests start it on a free port."""
 
 from django.conf import settings
 
-from flexoraa.sandbox.meta import MetaSandbox
-from flexoraa.sandbox.razorpay import RazorpaySandbox
-from flexoraa.sandbox.server import SandboxServer
+from sandbox.google import GoogleSandbox
+from sandbox.meta import MetaSandbox
+from sandbox.razorpay import RazorpaySandbox
+from sandbox.server import SandboxServer
 
 META_WEBHOOK_PATHS = {"whatsapp": "/webhooks/whatsapp/", "instagram": "/webhooks/instagram/",
                       "messenger": "/webhooks/messenger/"}
 RAZORPAY_WEBHOOK_PATH = "/webhooks/razorpay/"
-
-
-def google_sandbox_class():
-    """The Gmail + OAuth sandbox, or None in a checkout that does not have it."""
-    try:
-        from flexoraa.sandbox.google import GoogleSandbox
-    except ImportError:
-        return None
-    return GoogleSandbox
 
 
 def sandbox_server_build(*, webhook_base: str | None = None, host: str = "127.0.0.1",
@@ -36,9 +28,8 @@ def sandbox_server_build(*, webhook_base: str | None = None, host: str = "127.0.
     meta = MetaSandbox(settings.META_APP_SECRET, {
         kind: f"{base}{path}" for kind, path in META_WEBHOOK_PATHS.items()
     } if base else None)
-    google_class = google_sandbox_class()
-    google = None if google_class is None else google_class(
-        client_id=settings.GOOGLE_CLIENT_ID, client_secret=settings.GOOGLE_CLIENT_SECRET)
+    google = GoogleSandbox(client_id=settings.GOOGLE_CLIENT_ID,
+                           client_secret=settings.GOOGLE_CLIENT_SECRET)
     return SandboxServer(razorpay, meta=meta, google=google, host=host, port=port,
                          quiet=quiet)
 

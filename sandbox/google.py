@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from flexoraa.sandbox.razorpay import SandboxResponse
+from sandbox.razorpay import SandboxResponse
 
 ACCESS_TOKEN_SECONDS = 3599
 GMAIL_PREFIX = "/google/gmail/v1/users/me/"

@@ -7,7 +7,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from flexoraa.sandbox.providers import sandbox_server_build
+from sandbox.providers import sandbox_server_build
 
 
 class Command(BaseCommand):
