@@ -4,7 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench lock clean
+# `make run PORT=8001` where 8000 is taken; SANDBOX_PORT moves the provider sandbox off 8010.
+PORT ?= 8000
+
+.PHONY: install run free-port test lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -16,14 +19,22 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-run: install
+ifdef SANDBOX_PORT
+run: export PROVIDER_SANDBOX_URL = http://127.0.0.1:$(SANDBOX_PORT)
+endif
+
+# Standard library only, before the install: a taken port is one line, not minutes later.
+free-port:
+	@$(PYTHON) -I flexoraa/ports.py --port $(PORT)
+
+run: free-port install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py train_nlu --if-missing
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_leads
 	$(PY) manage.py seed_demo_tokens
 	$(PY) manage.py seed_demo_channels
-	$(PY) manage.py run_stack
+	$(PY) manage.py run_stack --port $(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .

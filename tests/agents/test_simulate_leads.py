@@ -83,3 +83,34 @@ def test_a_simulator_with_another_app_secret_fails_with_a_clear_error_and_stores
     assert "answered 401" in str(refused.value)
     assert not Message.objects.for_org(demo).exists()
     assert not WebhookDelivery.objects.exists()
+
+
+def test_without_a_url_the_simulator_posts_to_the_stack_running_on_this_machine(
+        live_server, celery_eager, demo, settings, tmp_path):
+    from flexoraa import stack
+
+    settings.VAR_DIR = tmp_path
+    settings.SITE_URL = "http://127.0.0.1:9"  # nothing answers there
+    stack.record_address(live_server.url)  # as run_stack --port records it; this process lives
+    out = StringIO()
+    call_command("simulate_leads", "--count", "3", "--duplicates", "0", "--seed", "1",
+                 stdout=out, stderr=StringIO())
+    assert f"to {live_server.url}; 0 failed." in out.getvalue()
+    assert Message.objects.for_org(demo).filter(direction=Direction.INBOUND).count() == 3
+
+
+def test_a_stack_that_is_gone_leaves_the_simulator_on_site_url(settings, tmp_path):
+    import subprocess
+    import sys
+
+    from flexoraa import stack
+
+    settings.VAR_DIR = tmp_path
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    stack.record_address("http://127.0.0.1:8123", pid=int(finished.stdout))
+    assert stack.running_stack_url() is None
+    stack.record_address("http://127.0.0.1:8123")
+    assert stack.running_stack_url() == "http://127.0.0.1:8123"
+    stack.forget_address()
+    assert stack.running_stack_url() is None and not (tmp_path / "stack.json").exists()

@@ -106,6 +106,9 @@ def test_make_run_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
             assert stack.poll() is None, log_path.read_text()
             time.sleep(0.5)
         assert status == 200, (body, log_path.read_text()[-3000:])
+        # Tools on this machine (simulate_leads) find the stack at the port it serves.
+        recorded = json.loads((tmp_path / "var" / "stack.json").read_text())
+        assert recorded == {"url": base, "pid": stack.pid}
         health = json.loads(body)
         assert health["checks"]["broker"]["transport"] == "filesystem"
         assert health["checks"]["database"]["vendor"] == "sqlite"
@@ -146,7 +149,8 @@ def test_make_run_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
             stack.kill()
             stack.wait()
     output = log_path.read_text()
-    assert "Flexoraa is starting at" in output
+    assert not (tmp_path / "var" / "stack.json").exists()
+    assert f"Flexoraa is starting at {base}/" in output
     assert "manager  login: manager / flexoraa-demo" in output
     assert "Stopped web, worker and beat." in output
     assert f"Provider sandbox {sandbox_root}: Razorpay {sandbox} (buy tokens at" in output
@@ -175,3 +179,19 @@ def test_run_stack_starts_the_provider_sandbox_only_when_it_is_on_this_machine(s
 
     settings.RAZORPAY_BASE_URL = "https://api.razorpay.com/v1"
     assert provider_sandbox_process("127.0.0.1", 8000) is None
+
+
+def test_run_stack_on_a_taken_port_says_so_in_one_line_and_starts_nothing(tmp_path):
+    env = embedded_env(tmp_path / "var")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env["PROVIDER_SANDBOX_URL"] = f"http://127.0.0.1:{free_port()}"
+        done = subprocess.run([sys.executable, "manage.py", "run_stack", "--port", str(port)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Port {port} is in use; run `make run PORT=")
+    assert "Flexoraa is starting" not in done.stdout
+    assert not (tmp_path / "var" / "stack.json").exists()

@@ -3,6 +3,9 @@ sees the inbox fill: WhatsApp, Instagram and Messenger in turn, some events deli
 (Meta delivers at least once), with a progress bar.
 
     python manage.py simulate_leads --count 50 [--url http://127.0.0.1:8000] [--org demo]
+
+Without --url it posts to the stack that `make run` (run_stack) started on this machine,
+whatever its port, else to SITE_URL.
 """
 
 import csv
@@ -18,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agents import meta_payloads
 from agents.models import Channel, ChannelKind
+from flexoraa import stack
 from flexoraa.models import Organization
 from flexoraa.progress import ProgressBar
 
@@ -65,14 +69,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--count", type=int, default=30,
                             help="How many distinct messages to send (default 30).")
-        parser.add_argument("--url", default=settings.SITE_URL,
-                            help="The running app (default SITE_URL).")
+        parser.add_argument("--url", default=None,
+                            help="The running app (default: the address of the stack "
+                                 "running on this machine, else SITE_URL).")
         parser.add_argument("--org", default="demo", help="Whose channels (default: demo).")
         parser.add_argument("--duplicates", type=float, default=0.1,
                             help="Share of events delivered twice (default 0.1).")
         parser.add_argument("--seed", type=int, default=None)
 
     def handle(self, *args, count, url, org, duplicates, seed, **options):
+        url = url or stack.running_stack_url() or settings.SITE_URL
         self.url = url
         if not 1 <= count <= 100_000:
             raise CommandError("--count must be from 1 to 100000.")

@@ -13,11 +13,12 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from flexoraa import stack
 from flexoraa.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PEOPLE
+from flexoraa.ports import DEFAULT_PORT, busy_port_message, next_free_port, port_in_use
 
 STOP_GRACE_SECONDS = 10
 
@@ -40,10 +41,7 @@ def provider_sandbox_process(host: str, port: int) -> tuple[list[str], dict, str
     """``(command, environment, url)`` of the provider sandbox to run beside the web server,
     or None when neither PROVIDER_SANDBOX_URL nor RAZORPAY_BASE_URL is on this machine. It
     listens where PROVIDER_SANDBOX_URL points (else where RAZORPAY_BASE_URL does), reads the
-    app's secrets from the same settings, and posts its webhooks to this web server. Never
-    where the sandbox app is not installed (production settings leave it out)."""
-    if not apps.is_installed("sandbox"):
-        return None
+    app's secrets from the same settings, and posts its webhooks to this web server."""
     sandbox, razorpay = (urlsplit(settings.PROVIDER_SANDBOX_URL),
                          urlsplit(settings.RAZORPAY_BASE_URL))
     where = sandbox if sandbox.hostname in LOCAL_HOSTS else razorpay
@@ -54,14 +52,49 @@ def provider_sandbox_process(host: str, port: int) -> tuple[list[str], dict, str
     return command, {}, f"{where.scheme}://{where.hostname}:{where.port or 80}"
 
 
+# Listening on every interface is served to this machine at 127.0.0.1.
+ANY_ADDRESS = {"0.0.0.0", "::", ""}  # noqa: S104  (compared against, never bound)
+
+
+def busy_port_line(host: str, port: int, sandbox_url: str | None) -> str | None:
+    """One line saying which port is taken and the `make run` that would start, or None when
+    the web server's port (and the provider sandbox's, when it runs) are free."""
+    sandbox = urlsplit(sandbox_url) if sandbox_url else None
+    sandbox_port = (sandbox.port or 80) if sandbox else None
+    if port_in_use(host, port):
+        return busy_port_message(host, port, avoid=frozenset({sandbox_port} - {None}))
+    if sandbox is None:
+        return None
+    keep = "" if port == DEFAULT_PORT else f"PORT={port}"
+    if sandbox_port == port:
+        free = next_free_port(sandbox.hostname, port) or "<a free port>"
+        return (f"Port {port} is the provider sandbox's (PROVIDER_SANDBOX_URL); run "
+                f"`make run PORT={port} SANDBOX_PORT={free}`.")
+    if port_in_use(sandbox.hostname, sandbox_port):
+        return busy_port_message(sandbox.hostname, sandbox_port, what="the provider sandbox",
+                                 make_variable="SANDBOX_PORT", keep=keep,
+                                 avoid=frozenset({port}))
+    return None
+
+
 class Command(BaseCommand):
     help = "Run web, a Celery worker and Celery beat together; Ctrl-C stops all three."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                            help=f"The web server's port (default {DEFAULT_PORT}).")
 
     def handle(self, *args, host, port, **options):
+        sandbox = provider_sandbox_process(host, port)
+        busy = busy_port_line(host, port, sandbox[2] if sandbox is not None else None)
+        if busy is not None:
+            # Before starting anything: one line, not a traceback from each child.
+            self.stderr.write(busy)
+            sys.exit(1)
+        url = f"http://{'127.0.0.1' if host in ANY_ADDRESS else host}:{port}/"
+        # Links in emails point at the port actually served, unless SITE_URL says otherwise.
+        served_env = {} if "SITE_URL" in os.environ else {"SITE_URL": url.rstrip("/")}
         children: dict[str, subprocess.Popen] = {}
         stopping = threading.Event()
 
@@ -71,19 +104,18 @@ class Command(BaseCommand):
                 sys.stdout.flush()
 
         processes = {name: (command, {}) for name, command in stack_processes(host, port).items()}
-        sandbox = provider_sandbox_process(host, port)
         if sandbox is not None:
             processes["sandbox"] = sandbox[:2]
         for name, (command, extra_env) in processes.items():
             process = subprocess.Popen(  # noqa: S603  (our own interpreter and commands)
                 command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                env={**os.environ, **extra_env, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, **served_env, **extra_env, "PYTHONUNBUFFERED": "1"},
                 start_new_session=True,
             )
             children[name] = process
             threading.Thread(target=relay, args=(name, process.stdout), daemon=True).start()
 
-        url = f"http://{host}:{port}/"
+        stack.record_address(url.rstrip("/"))
         self.stdout.write(self.style.SUCCESS(f"\nFlexoraa is starting at {url}"))
         self.stdout.write(f"  manager console {url}admin/   API docs {url}api/docs/")
         if sandbox is not None:
@@ -109,6 +141,7 @@ class Command(BaseCommand):
                     break
             stopping.wait(0.5)
         self._stop_all(children)
+        stack.forget_address()
         if failed:
             self.stderr.write(f"{failed} exited with code {children[failed].returncode}; "
                               "stopped the others.")
