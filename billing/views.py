@@ -25,6 +25,7 @@ from billing import charts, receipts, selectors, services
 from billing.errors import PaymentProviderUnavailable
 from billing.models import PaymentStatus
 from billing.templatetags.billing_format import thousands
+from flexoraa.csv_cells import safe_row
 from flexoraa.errors import FlexoraaError, ValidationFailed
 from flexoraa.views import TenantPageMixin
 
@@ -117,7 +118,7 @@ class ThresholdView(WalletPageMixin, View):
             threshold = form.cleaned_data["low_balance_threshold"]
             try:
                 services.wallet_threshold_update(org=self.organization, threshold=threshold,
-                                                 actor=request.user)
+                                                 actor=self.actor)
             except ValidationFailed as error:
                 form.refused(error)
             else:
@@ -160,7 +161,7 @@ class BuyView(WalletPageMixin, View):
         try:
             payment = services.payment_order_create(
                 org=self.organization, package_id=request.POST.get("package_id"),
-                actor=request.user,
+                actor=self.actor,
             )
         except FlexoraaError as error:
             return self.wallet_page(request, error=error.message, status=error.status_code)
@@ -188,7 +189,7 @@ class CheckoutCallbackView(WalletPageMixin, View):
                 order_id=request.POST.get("razorpay_order_id", ""),
                 payment_id=request.POST.get("razorpay_payment_id", ""),
                 signature=request.POST.get("razorpay_signature", ""),
-                actor=request.user,
+                actor=self.actor,
             )
         except PaymentProviderUnavailable as error:
             message = (f"{error.message} If the payment went through, the tokens are added as "
@@ -271,7 +272,7 @@ class PaymentsCsvView(TenantPageMixin, View):
         rows = (receipts.receipt_row(payment, zone) for payment in payments)
         writer = csv.writer(_Echo())
         response = StreamingHttpResponse(
-            (writer.writerow(row) for row in chain([receipts.HEADER], rows)),
+            (writer.writerow(row) for row in chain([safe_row(receipts.HEADER)], rows)),
             content_type="text/csv; charset=utf-8",
         )
         today = timezone.localdate(timezone=zone)

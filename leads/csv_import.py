@@ -12,7 +12,7 @@ import csv
 import logging
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.db import DataError
@@ -46,6 +46,13 @@ COLUMN_GUIDE = (
 CSV_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 EMAIL_MAX_LENGTH = Lead._meta.get_field("email").max_length
 _READ_CHUNK_BYTES = 64 * 1024
+# A row of every column at its limit is a few kilobytes; a line past this is not a row of
+# leads (a binary file, a log), and is refused without being held in memory.
+MAX_LINE_BYTES = 1024 * 1024
+# How many unknown header titles an error names; a file of a million columns gets the first
+# few and a count, not a message as large as the file.
+_TITLES_NAMED = 5
+_TITLE_SHOWN_CHARS = 40
 _BOM = b"\xef\xbb\xbf"
 # 2,50,000 (Indian grouping) or 250,000: commas that only group digits.
 _GROUPED_NUMBER = re.compile(r"^\d+(?:,\d{2,3})+(?:\.\d+)?$")
@@ -70,36 +77,87 @@ class ImportReport:
 ProgressCallback = Callable[[int], None]
 
 
-def _physical_lines(binary: BinaryIO) -> Iterator[bytes]:
+def _physical_lines(binary: BinaryIO) -> Iterator[bytes | None]:
     """The file's lines as bytes with their endings, read in chunks. \\n, \\r\\n and a lone
-    \\r each end a line, so the csv reader's ``line_num`` counts what an editor shows."""
-    pending = b""
+    \\r each end a line, so the csv reader's ``line_num`` counts what an editor shows. A line
+    longer than ``MAX_LINE_BYTES`` comes as None: its bytes are skipped as they are read, never
+    held, so a file of one endless line costs neither memory nor time."""
+    pieces: list[bytes] = []  # the line being read, in the pieces the chunks gave
+    size = 0
+    too_long = False
+    awaiting_lf = False  # the line ended with a \r at a chunk's end; its \n may come next
+
+    def take() -> bytes | None:
+        nonlocal pieces, size, too_long
+        line = None if too_long else b"".join(pieces)
+        pieces, size, too_long = [], 0, False
+        return line
+
     while True:
         chunk = binary.read(_READ_CHUNK_BYTES)
         if not chunk:
             break
         if isinstance(chunk, str):
             raise TypeError("Open the CSV file in binary mode ('rb').")
-        pending += chunk
-        lines = pending.splitlines(keepends=True)
-        # The last piece may be unfinished, or a \r whose \n comes with the next chunk.
-        pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
-        yield from lines
-    if pending:
-        yield pending
+        if awaiting_lf:
+            awaiting_lf = False
+            if chunk.startswith(b"\n"):
+                if not too_long:
+                    pieces.append(b"\n")
+                chunk = chunk[1:]
+            yield take()
+        parts = chunk.splitlines(keepends=True)
+        for index, part in enumerate(parts):
+            if not too_long:
+                size += len(part)
+                if size > MAX_LINE_BYTES:
+                    pieces, too_long = [], True
+                else:
+                    pieces.append(part)
+            if part.endswith(b"\n"):
+                yield take()
+            elif part.endswith(b"\r"):
+                if index == len(parts) - 1:
+                    awaiting_lf = True
+                else:
+                    yield take()
+    if pieces or too_long:
+        yield take()
 
 
-def _text_lines(binary: BinaryIO, undecodable: set[int]) -> Iterator[str]:
-    """Decoded lines. A line that is not UTF-8 is noted in ``undecodable`` (its row is then
-    rejected, not the whole file). UTF-8 never puts a \\r or \\n byte inside a character,
-    so splitting before decoding is safe."""
+@dataclass
+class _LineProblems:
+    """Physical lines (numbered from 1) that no row can be read from, by why."""
+
+    undecodable: set[int] = field(default_factory=set)  # not UTF-8
+    too_long: set[int] = field(default_factory=set)  # longer than MAX_LINE_BYTES
+
+    def reason(self, line: int) -> str | None:
+        if line in self.too_long:
+            return (f"Line {line} is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB, far "
+                    f"more than any row of leads; check that this is the CSV of leads.")
+        if line in self.undecodable:
+            return (f"Line {line} is not UTF-8 text; save the file as 'CSV UTF-8' and "
+                    f"import this row again.")
+        return None
+
+
+def _text_lines(binary: BinaryIO, problems: _LineProblems) -> Iterator[str]:
+    """Decoded lines. A line that is not UTF-8, or too long, is noted in ``problems`` (its
+    row is then rejected, not the whole file). UTF-8 never puts a \\r or \\n byte inside a
+    character, so splitting before decoding is safe."""
     for number, raw in enumerate(_physical_lines(binary), start=1):
+        if raw is None:
+            problems.too_long.add(number)
+            # A stand-in the csv reader reads as one non-blank cell, so the row is reported.
+            yield "\ufffd\n"
+            continue
         if number == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM):]
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError:
-            undecodable.add(number)
+            problems.undecodable.add(number)
             yield raw.decode("utf-8", errors="replace")
 
 
@@ -111,7 +169,16 @@ def _is_blank(row: list[str]) -> bool:
     return not any(cell.strip() for cell in row)
 
 
-def _read_header(reader, undecodable: set[int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _shown_title(title: str) -> str:
+    """A header title as an error may quote it: control characters shown as U+FFFD, and no
+    longer than a title could sensibly be."""
+    shown = "".join("\ufffd" if ord(char) < 32 else char for char in title.strip())
+    if len(shown) > _TITLE_SHOWN_CHARS:
+        shown = shown[:_TITLE_SHOWN_CHARS] + "…"
+    return shown
+
+
+def _read_header(reader, problems: _LineProblems) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(columns, header as written)``; raises ``CsvHeaderRefused``."""
     known = ", ".join(COLUMNS)
     while True:
@@ -127,10 +194,16 @@ def _read_header(reader, undecodable: set[int]) -> tuple[tuple[str, ...], tuple[
             ) from exc
         if not _is_blank(row):
             break
-    if undecodable:
+    if problems.too_long:
         raise CsvHeaderRefused(
-            f"Line {min(undecodable)} is not UTF-8 text. Save the file as 'CSV UTF-8' and "
-            f"upload it again."
+            f"Line {min(problems.too_long)} (the header) is longer than "
+            f"{MAX_LINE_BYTES // (1024 * 1024)} MB; the first line must name the columns, "
+            f"such as {known}."
+        )
+    if problems.undecodable:
+        raise CsvHeaderRefused(
+            f"Line {min(problems.undecodable)} is not UTF-8 text. Save the file as 'CSV UTF-8' "
+            f"and upload it again."
         )
     columns = tuple(_column_key(title) for title in row)
     for position, column in enumerate(columns, start=1):
@@ -139,14 +212,17 @@ def _read_header(reader, undecodable: set[int]) -> tuple[tuple[str, ...], tuple[
                 f"Column {position} of the header has no name; name it or remove it. The "
                 f"known columns are {known}.", fields={"header": ["A column has no name."]},
             )
-    unknown = [title.strip() for title, column in zip(row, columns, strict=True)
+    unknown = [_shown_title(title) for title, column in zip(row, columns, strict=True)
                if column not in COLUMNS]
     if unknown:
-        named = ", ".join(f"'{title}'" for title in unknown)
+        named = ", ".join(f"'{title}'" for title in unknown[:_TITLES_NAMED])
+        if len(unknown) > _TITLES_NAMED:
+            named += f" and {len(unknown) - _TITLES_NAMED:,} more"
         noun = "column" if len(unknown) == 1 else "columns"
         raise CsvHeaderRefused(
             f"Unknown {noun} {named}; the known columns are {known}.",
-            fields={"header": [f"Unknown column '{title}'." for title in unknown]},
+            fields={"header": [f"Unknown column '{title}'."
+                               for title in unknown[:_TITLES_NAMED]]},
         )
     seen: set[str] = set()
     for column in columns:
@@ -195,9 +271,9 @@ def leads_import_csv(
     as ``count_rows`` counts them) after each one. Raises ``CsvHeaderRefused`` before
     importing anything when the header cannot be used; a refused row never raises.
     """
-    undecodable: set[int] = set()
-    reader = csv.reader(_text_lines(file, undecodable))
-    columns, header = _read_header(reader, undecodable)
+    problems = _LineProblems()
+    reader = csv.reader(_text_lines(file, problems))
+    columns, header = _read_header(reader, problems)
     created = merged = records = 0
     rejected: list[RejectedRow] = []
 
@@ -221,9 +297,12 @@ def leads_import_csv(
             if not _is_blank(row):
                 outcome = _import_row(org=org, actor=actor, columns=columns, row=row,
                                       lines=range(start, last_line + 1),
-                                      undecodable=undecodable)
+                                      problems=problems)
                 if isinstance(outcome, str):
-                    reject(start, outcome, row)
+                    # A line too long to keep left only a stand-in; report no cells for it.
+                    too_long = any(line in problems.too_long
+                                   for line in range(start, last_line + 1))
+                    reject(start, outcome, [] if too_long else row)
                 elif outcome:
                     created += 1
                 else:
@@ -239,12 +318,13 @@ def leads_import_csv(
     return report
 
 
-def _import_row(*, org, actor, columns, row, lines: range, undecodable) -> bool | str:
+def _import_row(*, org, actor, columns, row, lines: range,
+                problems: _LineProblems) -> bool | str:
     """True: a new lead; False: merged into an existing one; a string: why it was refused."""
-    bad_lines = [line for line in lines if line in undecodable]
-    if bad_lines:
-        return (f"Line {bad_lines[0]} is not UTF-8 text; save the file as 'CSV UTF-8' and "
-                f"import this row again.")
+    for line in lines:
+        reason = problems.reason(line)
+        if reason is not None:
+            return reason
     if len(row) != len(columns):
         return (f"This row has {len(row)} cell(s) but the header names {len(columns)} "
                 f"column(s).")
@@ -272,7 +352,7 @@ def _import_row(*, org, actor, columns, row, lines: range, undecodable) -> bool 
 def count_rows(file: BinaryIO) -> int:
     """How many records follow the header (blank ones included), for a progress total.
     Reads the file once, as a stream; leaves the position at its end."""
-    reader = csv.reader(_text_lines(file, set()))
+    reader = csv.reader(_text_lines(file, _LineProblems()))
     records = 0
     header_seen = False
     while True:
