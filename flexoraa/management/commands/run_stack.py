@@ -13,6 +13,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -41,7 +42,10 @@ def provider_sandbox_process(host: str, port: int) -> tuple[list[str], dict, str
     """``(command, environment, url)`` of the provider sandbox to run beside the web server,
     or None when neither PROVIDER_SANDBOX_URL nor RAZORPAY_BASE_URL is on this machine. It
     listens where PROVIDER_SANDBOX_URL points (else where RAZORPAY_BASE_URL does), reads the
-    app's secrets from the same settings, and posts its webhooks to this web server."""
+    app's secrets from the same settings, and posts its webhooks to this web server. Never
+    where the sandbox app is not installed (production settings leave it out)."""
+    if not apps.is_installed("sandbox"):
+        return None
     sandbox, razorpay = (urlsplit(settings.PROVIDER_SANDBOX_URL),
                          urlsplit(settings.RAZORPAY_BASE_URL))
     where = sandbox if sandbox.hostname in LOCAL_HOSTS else razorpay
