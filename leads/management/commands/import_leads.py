@@ -6,7 +6,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from flexoraa.actors import Actor
 from flexoraa.csv_cells import safe_row
-from flexoraa.csv_cells import safe_row
 from flexoraa.models import Organization
 from flexoraa.progress import ProgressBar
 from leads import csv_import
