@@ -3,18 +3,23 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Two locks: requirements.lock is the runtime (pyproject's dependencies, all a production
+# image installs); requirements-dev.lock adds the dev extra (pytest, Playwright, Schemathesis
+# …) at the runtime lock's versions. make run and make test install the development lock.
+RUNTIME_LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
 
 # `make run PORT=8001` where 8000 is taken; SANDBOX_PORT moves the provider sandbox off 8010.
 PORT ?= 8000
 
 .PHONY: install run free-port test lint bench lock clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): $(DEV_LOCK) pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Flexoraa needs Python 3.11 or newer (found: $$($(PYTHON) --version))."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet -r $(DEV_LOCK)
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -48,10 +53,13 @@ test: lint
 bench: install
 	$(VENV)/bin/pytest tests/load -o addopts="" -p no:cacheprovider -s
 
-# Regenerate requirements.lock after changing pyproject.toml.
+# Regenerate both locks after changing pyproject.toml: the runtime lock first, then the
+# development lock held to its versions, so the tests run what production runs.
 lock: install
 	$(PY) -m pip install --quiet uv
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 -o $(RUNTIME_LOCK)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--constraint $(RUNTIME_LOCK) -o $(DEV_LOCK)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
