@@ -24,6 +24,8 @@ _ALWAYS = {
     "400": "Invalid input or query parameters; `fields` names each problem.",
     "401": "No valid API key (`Authorization: Bearer <key>`) or session.",
     "403": "Your role does not allow this.",
+    "429": "Too many API keys that are not valid came from your address; wait `Retry-After` "
+           "seconds.",
 }
 _WITH_BODY = {
     "413": "The request body is larger than the limit.",

@@ -5,6 +5,7 @@ and a filesystem Celery broker, so a newcomer needs no server. DATABASE_URL and
 CELERY_BROKER_URL switch the same code to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -75,7 +76,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
+    "axes",
     "flexoraa",
+    "flexoraa.lockout",
     "billing",
     "experiments",
     "monitoring",
@@ -101,6 +104,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it sees the flag the login sets and answers with the locked-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "flexoraa.urls"
@@ -173,6 +178,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The only password backend: it charges each attempt to the sign-in lockout counters before
+# checking the password (flexoraa/lockout). A second backend would check refused attempts.
+AUTHENTICATION_BACKENDS = ["flexoraa.lockout.backends.LockoutModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -210,6 +218,46 @@ EMAIL_BACKEND = env.str(
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Flexoraa <no-reply@flexoraa.local>")
 # Where people reach this site: links in emails point here.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Sign-in lockout (django-axes) ------------------------------------------------------
+
+# How many proxies we run in front of Django, each appending to X-Forwarded-For (a load
+# balancer and nginx: 2). 0 = the client connects to Django directly: REMOTE_ADDR, and
+# X-Forwarded-For is ignored (a client can write anything there).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+# Failed password attempts that lock an account, and a client address, for the lockout time
+# after the last of them. An office shares one address, so its limit is higher.
+SIGN_IN_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=20)
+SIGN_IN_LOCKOUT_MINUTES = env.int("SIGN_IN_LOCKOUT_MINUTES", default=15)
+# Invalid API keys one client address may present before it gets 429 for the lockout time.
+API_KEY_ADDRESS_FAILURE_LIMIT = env.int("API_KEY_ADDRESS_FAILURE_LIMIT", default=20)
+if min(SIGN_IN_FAILURE_LIMIT, SIGN_IN_ADDRESS_FAILURE_LIMIT, API_KEY_ADDRESS_FAILURE_LIMIT,
+       SIGN_IN_LOCKOUT_MINUTES) < 1:
+    raise ImproperlyConfigured("Sign-in failure limits and the lockout time must be at least 1.")
+SIGN_IN_LOCKOUT_DURATION = timedelta(minutes=SIGN_IN_LOCKOUT_MINUTES)
+
+AXES_ENABLED = True
+AXES_HANDLER = "flexoraa.lockout.handler.SignInLockoutHandler"
+AXES_FAILURE_LIMIT = SIGN_IN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = SIGN_IN_LOCKOUT_DURATION
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "flexoraa.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "flexoraa.lockout.views.locked_out_response"
+# A refused attempt is not a new failure: a lock ends its lockout time after the last
+# attempt that was let through, however often someone knocks meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A correct password resets the account's count in flexoraa/lockout (not the address's).
+AXES_RESET_ON_SUCCESS = False
+# No log of every successful sign-in (usernames and addresses kept for ever).
+AXES_DISABLE_ACCESS_LOG = True
+# The console's "Sign-in locks" page (flexoraa/lockout/admin.py) lists and lifts locks,
+# scoped per tenant; axes' own pages would show every tenant's people and addresses.
+AXES_ENABLE_ADMIN = False
+# Quiet start-up; axes' failure log lines name the path, never the username or address.
+AXES_VERBOSE = False
 
 # --- LeadOS -------------------------------------------------------------------------------
 
