@@ -5,15 +5,18 @@ but its shape is still only what Meta documents, so a missing or odd field degra
 instead of failing the whole delivery.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from agents.models import MessageKind
+from agents.models import Conversation, MessageKind
+from flexoraa.webhooks.adapters import DeliveryMalformed
 
 WHATSAPP_MEDIA = ("image", "video", "audio", "document", "sticker")
+CONTACT_ID_MAX = Conversation._meta.get_field("contact_id").max_length
 
 
-class MalformedEvent(ValueError):
+class MalformedEvent(DeliveryMalformed):
     """The event cannot be read; trying again will not help."""
 
 
@@ -135,6 +138,16 @@ def as_text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+def contact_key(sender: str) -> str:
+    """The sender's id as its conversation keeps it: as sent, or, when longer than the column
+    (no documented id is), its start and a hash of the whole, so two long ids never share a
+    conversation and the message is still stored."""
+    if len(sender) <= CONTACT_ID_MAX:
+        return sender
+    digest = hashlib.sha256(sender.encode("utf-8", "replace")).hexdigest()[:32]
+    return f"{sender[:CONTACT_ID_MAX - len(digest) - 1]}~{digest}"
+
+
 def whatsapp_content(message: dict) -> tuple[str, str, list]:
     kind = as_text(message.get("type"))
     part = as_dict(message.get(kind))
@@ -167,7 +180,7 @@ def whatsapp_inbound(payload: dict, *, fallback_at: datetime) -> Inbound:
         raise MalformedEvent("a WhatsApp message needs its sender and id")
     kind, body, attachments = whatsapp_content(message)
     return Inbound(
-        contact_id=wa_id, contact_name=as_text(payload.get("profile_name"))[:200],
+        contact_id=contact_key(wa_id), contact_name=as_text(payload.get("profile_name"))[:200],
         phone=f"+{wa_id.lstrip('+')}", provider_message_id=message_id,
         at=from_seconds(message.get("timestamp"), fallback_at),
         kind=kind, body=body, attachments=attachments,
@@ -190,7 +203,7 @@ def messaging_inbound(payload: dict, *, fallback_at: datetime) -> Inbound:
     kind = (MessageKind.ATTACHMENT if attachments
             else MessageKind.TEXT if text else MessageKind.OTHER)
     return Inbound(
-        contact_id=sender, contact_name="", phone="", provider_message_id=mid,
+        contact_id=contact_key(sender), contact_name="", phone="", provider_message_id=mid,
         at=from_milliseconds(item.get("timestamp"), fallback_at), kind=kind, body=text,
         attachments=attachments,
     )

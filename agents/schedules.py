@@ -27,11 +27,4 @@ SCHEDULES = [
                     "the configured number of times.",
         every=timedelta(days=1),
     ),
-    PeriodicJob(
-        name="agents.meta_deliveries_redrive",
-        task="agents.meta_deliveries_redrive",
-        description="Queue again the Meta webhook events still unprocessed two minutes after "
-                    "they arrived; logs an error for those that keep failing.",
-        every=timedelta(minutes=5),
-    ),
 ]

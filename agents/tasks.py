@@ -5,27 +5,11 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from agents.errors import ProviderUnavailable
-from agents.services import gmail, inbound, outbound
+from agents.services import gmail, outbound
 from flexoraa.jobs import PERIODIC_QUEUE, job_run
 
-WEBHOOKS_QUEUE = "webhooks"
 # A lost connection, a lock timeout or a deadlock victim: worth another try.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-
-
-# --- Inbound ---------------------------------------------------------------------------------
-
-@shared_task(name="agents.process_meta_deliveries", queue=WEBHOOKS_QUEUE,
-             autoretry_for=TRANSIENT_ERRORS, max_retries=5, retry_backoff=5,
-             retry_backoff_max=300, retry_jitter=True)
-def process_meta_deliveries(delivery_ids: list[int]) -> dict:
-    """Turn stored Meta webhook events into messages and statuses. Safe to run twice."""
-    return inbound.deliveries_process(delivery_ids=delivery_ids)
-
-
-@shared_task(name="agents.meta_deliveries_redrive", queue=PERIODIC_QUEUE)
-def meta_deliveries_redrive():
-    return job_run("agents.meta_deliveries_redrive", inbound.deliveries_redrive)
 
 
 # --- Outbound --------------------------------------------------------------------------------

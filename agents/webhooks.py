@@ -1,15 +1,11 @@
-"""/webhooks/whatsapp/, /webhooks/instagram/, /webhooks/messenger/: Meta's events, verified,
-stored once each, processed later.
+"""/webhooks/whatsapp/, /webhooks/instagram/, /webhooks/messenger/: Meta's adapters to the one
+webhook inbox (``flexoraa.webhooks``).
 
-This is the hot path (benchmarked against a plain one-INSERT view), so it stays plain: no
-DRF, no serializers, no per-event queries. Per POST: the signature over the raw body, one
-query for the channels the body names, one multi-row ``INSERT … ON CONFLICT DO NOTHING
-RETURNING id`` (one row per event; the unique (provider, event_id) decides duplicates, even
-between simultaneous deliveries), and one task queued after commit with the new rows' ids.
-
-The tenant comes only from the channel the body names (``metadata.phone_number_id`` on
-WhatsApp, the entry's page / account id on Messenger and Instagram); an id no tenant has
-connected is acknowledged with 200 and stores nothing, so Meta stops retrying it.
+Per POST: the signature over the raw body, one query for the channels the body names (with a
+short per-process memory), then the core stores one row per event and answers. The tenant
+comes only from the channel the body names (``metadata.phone_number_id`` on WhatsApp, the
+entry's page / account id on Messenger and Instagram); an id no tenant has connected is
+acknowledged with 200 and stores nothing, so Meta stops retrying it.
 """
 
 import hmac
@@ -18,8 +14,7 @@ import logging
 import time
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpResponse
 
 from agents.meta_events import messaging_events, whatsapp_events
 from agents.meta_payloads import (
@@ -30,9 +25,10 @@ from agents.meta_payloads import (
     meta_signature_valid,
 )
 from agents.models import Channel, ChannelKind
-from agents.services.inbound import deliveries_store
+from agents.services import inbound
 from flexoraa.responses import error_response
-from flexoraa.webhooks import EVENT_ID_MAX
+from flexoraa.webhooks.adapters import WebhookAdapter, WebhookEvent, WebhookRefused
+from flexoraa.webhooks.endpoint import webhook_view
 
 logger = logging.getLogger(__name__)
 
@@ -90,86 +86,67 @@ EVENTS_OF = {
 }
 
 
-# --- the views -------------------------------------------------------------------------------
+# --- the adapter -----------------------------------------------------------------------------
 
-def _verify(request, kind: str):
-    mode = request.GET.get("hub.mode", "")
-    token = request.GET.get("hub.verify_token", "")
-    challenge = request.GET.get("hub.challenge", "")
-    expected = settings.META_VERIFY_TOKEN.encode()
-    if mode == "subscribe" and challenge and hmac.compare_digest(
-        token.encode("utf-8", "replace"), expected
-    ):
-        return HttpResponse(challenge, content_type="text/plain; charset=utf-8")
-    logger.warning("meta webhook verification refused", extra={"provider": kind})
-    return error_response(status=403, code="verification_refused",
-                          message="hub.mode must be 'subscribe' and hub.verify_token must "
-                                  "match this app's verify token.")
+class MetaAdapter(WebhookAdapter):
+    """One of Meta's three channels; the provider name is the channel kind."""
 
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.provider = str(kind)
 
-def _receive(request, kind: str):
-    raw_body = request.body
-    header = request.headers.get(SIGNATURE_HEADER)
-    if not header:
-        return error_response(status=401, code="signature_missing",
-                              message=f"The {SIGNATURE_HEADER} header is missing.")
-    if not meta_signature_valid(raw_body, header, settings.META_APP_SECRET):
-        logger.warning("meta webhook signature refused", extra={"provider": kind})
-        return error_response(status=401, code="signature_invalid",
-                              message=f"{SIGNATURE_HEADER} does not match the body.")
-    try:
-        body = json.loads(raw_body)
-    except ValueError:
-        return error_response(status=400, code="malformed_json", message="The body is not JSON.")
-    if not isinstance(body, dict):
-        return error_response(status=400, code="malformed_json",
-                              message="The body is not a JSON object.")
-    expected = OBJECT_OF[kind]
-    if body.get("object") != expected:
-        return error_response(
-            status=400, code="wrong_object",
-            message=f"This endpoint takes '{expected}' webhooks; the body's object is "
-                    f"{json.dumps(body.get('object'))[:80]}.",
-            fields={"object": [f"Expected '{expected}'."]},
-        )
-    events = EVENTS_OF[kind](body)
-    usable, seen = [], set()
-    for channel_id, event_id, event_type, payload in events:
-        if not channel_id or not event_id or len(event_id) > EVENT_ID_MAX:
-            logger.warning("meta webhook event without a usable id",
-                           extra={"provider": kind, "event_type": event_type})
-            continue
-        if event_id not in seen:  # the same event twice in one body is one event
-            seen.add(event_id)
-            usable.append((channel_id, event_id, event_type, payload))
-    orgs = _channels(kind, {channel_id for channel_id, *_rest in usable}) if usable else {}
-    rows = [(event_id, orgs[channel_id], event_type, payload)
-            for channel_id, event_id, event_type, payload in usable if channel_id in orgs]
-    for channel_id in sorted({channel_id for channel_id, *_rest in usable} - set(orgs)):
-        # The id is Meta's name for a number / page / account, not a person's data.
-        logger.warning("meta webhook for an unknown channel",
-                       extra={"provider": kind, "channel_external_id": channel_id})
-    new_ids = deliveries_store(provider=kind, events=rows) if rows else []
-    return JsonResponse({"received": len(events), "new": len(new_ids)})
+    def handle_get(self, request):
+        """Meta's subscription check: echo ``hub.challenge`` when the verify token matches."""
+        mode = request.GET.get("hub.mode", "")
+        token = request.GET.get("hub.verify_token", "")
+        challenge = request.GET.get("hub.challenge", "")
+        expected = settings.META_VERIFY_TOKEN.encode()
+        if mode == "subscribe" and challenge and hmac.compare_digest(
+            token.encode("utf-8", "replace"), expected
+        ):
+            return HttpResponse(challenge, content_type="text/plain; charset=utf-8")
+        logger.warning("meta webhook verification refused", extra={"provider": self.kind})
+        return error_response(status=403, code="verification_refused",
+                              message="hub.mode must be 'subscribe' and hub.verify_token must "
+                                      "match this app's verify token.")
+
+    def verify(self, request, raw_body: bytes) -> None:
+        header = request.headers.get(SIGNATURE_HEADER)
+        if not header:
+            raise WebhookRefused(status=401, code="signature_missing",
+                                 message=f"The {SIGNATURE_HEADER} header is missing.")
+        if not meta_signature_valid(raw_body, header, settings.META_APP_SECRET):
+            logger.warning("meta webhook signature refused", extra={"provider": self.kind})
+            raise WebhookRefused(status=401, code="signature_invalid",
+                                 message=f"{SIGNATURE_HEADER} does not match the body.")
+
+    def events(self, request, body: dict) -> list[WebhookEvent]:
+        expected = OBJECT_OF[self.kind]
+        if body.get("object") != expected:
+            raise WebhookRefused(
+                status=400, code="wrong_object",
+                message=f"This endpoint takes '{expected}' webhooks; the body's object is "
+                        f"{json.dumps(body.get('object'))[:80]}.",
+                fields={"object": [f"Expected '{expected}'."]},
+            )
+        split = EVENTS_OF[self.kind](body)
+        named = {channel_id for channel_id, *_rest in split if channel_id}
+        orgs = _channels(self.kind, named) if named else {}
+        for channel_id in sorted(named - set(orgs)):
+            # The id is Meta's name for a number / page / account, not a person's data.
+            logger.warning("meta webhook for an unknown channel",
+                           extra={"provider": self.kind, "channel_external_id": channel_id})
+        return [WebhookEvent(event_id=event_id, event_type=event_type, payload=payload,
+                             organization_id=orgs.get(channel_id),
+                             acknowledge_only=channel_id not in orgs)
+                for channel_id, event_id, event_type, payload in split]
+
+    def apply(self, delivery) -> str:
+        return inbound.delivery_apply(delivery)
 
 
-def _endpoint(kind: str):
-    @csrf_exempt  # Meta signs its requests; it has no CSRF token to send
-    def view(request):
-        if request.method == "POST":
-            return _receive(request, kind)
-        if request.method == "GET":
-            return _verify(request, kind)
-        response = error_response(status=405, code="method_not_allowed",
-                                  message="Meta verifies this address with GET and posts "
-                                          "events to it with POST.")
-        response["Allow"] = "GET, POST"
-        return response
+ADAPTERS = {kind: MetaAdapter(kind) for kind in OBJECT_OF}
 
-    view.__name__ = f"{kind}_webhook"
-    return view
-
-
-whatsapp_webhook = _endpoint(ChannelKind.WHATSAPP)
-instagram_webhook = _endpoint(ChannelKind.INSTAGRAM)
-messenger_webhook = _endpoint(ChannelKind.MESSENGER)
+whatsapp_webhook = webhook_view(ADAPTERS[ChannelKind.WHATSAPP])
+instagram_webhook = webhook_view(ADAPTERS[ChannelKind.INSTAGRAM])
+messenger_webhook = webhook_view(ADAPTERS[ChannelKind.MESSENGER])

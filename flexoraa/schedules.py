@@ -9,4 +9,13 @@ SCHEDULES = [
         description="Verify every tenant's audit hash chain; logs an error naming a broken row.",
         every=timedelta(hours=1),
     ),
+    PeriodicJob(
+        name="flexoraa.webhook_deliveries_redrive",
+        task="flexoraa.webhook_deliveries_redrive",
+        description="Queue again the provider webhook deliveries still pending 30 seconds "
+                    "after they arrived whose wait after a failure is over (lost on the way "
+                    "to the broker, or failed for a passing reason); logs an error while some "
+                    "have failed for good and wait for a person.",
+        every=timedelta(minutes=1),
+    ),
 ]

@@ -4,6 +4,8 @@ from celery import shared_task
 
 from flexoraa import selectors
 from flexoraa.jobs import PERIODIC_QUEUE, job_run
+from flexoraa.webhooks import services as webhook_services
+from flexoraa.webhooks.services import TRANSIENT_DB_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -20,3 +22,21 @@ def _check_audit_chains() -> dict:
 @shared_task(name="flexoraa.audit_chain_check", queue=PERIODIC_QUEUE)
 def audit_chain_check():
     return job_run("flexoraa.audit_chain_check", _check_audit_chains)
+
+
+# --- the webhook inbox -----------------------------------------------------------------------
+
+WEBHOOKS_QUEUE = "webhooks"
+
+
+@shared_task(name="flexoraa.process_webhook_deliveries", queue=WEBHOOKS_QUEUE,
+             autoretry_for=TRANSIENT_DB_ERRORS, max_retries=5, retry_backoff=5,
+             retry_backoff_max=300, retry_jitter=True)
+def process_webhook_deliveries(delivery_ids: list[int]) -> dict:
+    """Apply stored webhook deliveries of any provider, each once."""
+    return webhook_services.deliveries_process(delivery_ids=delivery_ids)
+
+
+@shared_task(name="flexoraa.webhook_deliveries_redrive", queue=PERIODIC_QUEUE)
+def webhook_deliveries_redrive():
+    return job_run("flexoraa.webhook_deliveries_redrive", webhook_services.deliveries_redrive)

@@ -1,25 +1,12 @@
-"""Meta's inbound events: storing them once as they arrive, and turning them into leads,
-conversations, messages and message statuses afterwards.
-
-The endpoints (``agents.webhooks``) store one ``WebhookDelivery`` per event and queue
-``deliveries_process`` after commit. Each delivery is then processed in its own transaction
-under its row lock, and marked processed in that same transaction, so a delivery queued
-twice (a redrive beside a slow worker, a broker redelivery) acts once. Deliveries arrive out
-of order: conversation times only move forward, and a message status only moves up its rank.
+"""Meta's inbound events, applied: a stored delivery (``flexoraa.webhooks`` stores, queues
+and retries it, the same for every provider) becomes a lead, a conversation, a message or a
+message status. ``delivery_apply`` runs in the delivery's own transaction under its row lock.
+Deliveries arrive out of order: conversation times only move forward, and a message status
+only moves up its rank.
 """
 
 import logging
-from collections import Counter
-from contextlib import nullcontext
-from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.db import (
-    InterfaceError,
-    OperationalError,
-    connection,
-    transaction,
-)
 from django.db.models import F, Value
 from django.db.models.fields import DateTimeField
 from django.db.models.functions import Coalesce
@@ -27,16 +14,15 @@ from django.utils import timezone
 
 from agents.meta_events import (
     Inbound,
-    MalformedEvent,
     as_dict,
     as_text,
+    contact_key,
     from_milliseconds,
     from_seconds,
     messaging_inbound,
     whatsapp_inbound,
 )
 from agents.models import (
-    META_KINDS,
     STATUS_RANK,
     Channel,
     ChannelKind,
@@ -46,22 +32,14 @@ from agents.models import (
     MessageStatus,
 )
 from agents.services.receiving import DuplicateMessage, Received, inbound_message_store
-from flexoraa.batching import IdBatcher
+from flexoraa.actors import Actor
 from flexoraa.models import WebhookDelivery
+from flexoraa.webhooks.adapters import DeliveryDuplicate, DeliveryNotYet
 from leads import services as lead_services
 from leads.errors import InvalidContact
 
 logger = logging.getLogger(__name__)
 
-PROVIDERS = tuple(str(kind) for kind in META_KINDS)
-MAX_ATTEMPTS = 5
-REDRIVE_AFTER = timedelta(minutes=2)
-REDRIVE_BATCH = 1000
-IDS_PER_TASK = 100
-# Keeps one statement's parameters well under SQLite's limit on a very large batch.
-ROWS_PER_INSERT = 500
-# A lost connection, a lock timeout or a deadlock victim: worth another try at once.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 WINDOW_CLOSED_CODE = "131047"
 WINDOW_CLOSED_MESSAGE = "The 24-hour window was closed: send a template."
 TIMESTAMP_FIELD = {MessageStatus.SENT: "sent_at", MessageStatus.DELIVERED: "delivered_at",
@@ -72,171 +50,15 @@ IMPLIED_FIELDS = {MessageStatus.DELIVERED: ("sent_at",),
                   MessageStatus.FAILED: ()}
 ERROR_CODE_MAX = Message._meta.get_field("error_code").max_length
 ERROR_MESSAGE_MAX = Message._meta.get_field("error_message").max_length
-LAST_ERROR_MAX = WebhookDelivery._meta.get_field("last_error").max_length
 
 
-class _NotYet(Exception):
-    """The event refers to something we have not stored yet; the redrive tries again."""
-
-
-class _Duplicate(Exception):
-    """The message was stored meanwhile under another delivery row; this one changes
-    nothing."""
-
-
-# --- storing (the webhook endpoints) ---------------------------------------------------------
-
-def _insert_sql(rows: int) -> str:
-    quote = connection.ops.quote_name
-    columns = ("provider", "event_id", "event_type", "organization_id", "payload",
-               "received_at", "attempts", "last_error")
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    # Only our own table and column names, quoted by the backend, go into the text; every
-    # value travels as a parameter.
-    return (
-        f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(column) for column in columns)}) "
-        f"VALUES {', '.join([placeholders] * rows)} "
-        f"ON CONFLICT ({quote('provider')}, {quote('event_id')}) DO NOTHING "
-        f"RETURNING {quote('id')}"
-    )
-
-
-def deliveries_store(*, provider: str, events: list[tuple[str, int, str, dict]]) -> list[int]:
-    """Store ``(event id, organization id, event type, payload)`` rows once each and queue
-    the new ones' processing after commit. Returns the new rows' ids; an event stored before
-    (a re-delivery, or the same event racing in on another connection) returns nothing: the
-    unique (provider, event_id) arbitrates, no check-then-insert."""
-    payload_field = WebhookDelivery._meta.get_field("payload")
-    received_at = WebhookDelivery._meta.get_field("received_at").get_db_prep_save(
-        timezone.now(), connection)
-    new_ids: list[int] = []
-    # One statement is a transaction of its own in autocommit, and on_commit then runs right
-    # after it; BEGIN and COMMIT around it would only add two round trips to the hot path. A
-    # batch too large for one statement is wrapped, so it is stored whole or not at all.
-    with transaction.atomic() if len(events) > ROWS_PER_INSERT else nullcontext():
-        with connection.cursor() as cursor:
-            for start in range(0, len(events), ROWS_PER_INSERT):
-                chunk = events[start:start + ROWS_PER_INSERT]
-                params: list = []
-                for event_id, org_id, event_type, payload in chunk:
-                    params += [provider, event_id, event_type, org_id,
-                               payload_field.get_db_prep_save(payload, connection),
-                               received_at, 0, ""]
-                cursor.execute(_insert_sql(len(chunk)), params)
-                new_ids += [row[0] for row in cursor.fetchall()]
-        if new_ids:
-            transaction.on_commit(lambda: deliveries_enqueue(new_ids))
-    return new_ids
-
-
-def _publish(delivery_ids: list[int]) -> None:
-    from agents.tasks import process_meta_deliveries  # the tasks module imports services
-
-    process_meta_deliveries.delay(list(delivery_ids))
-
-
-def _enqueue_interval() -> float:
-    from flexoraa.celery import app
-
-    # Eager tasks (tests, one-process tools) run in the caller's thread, right away.
-    return 0.0 if app.conf.task_always_eager else settings.WEBHOOK_ENQUEUE_INTERVAL_SECONDS
-
-
-# New deliveries are queued in batches from a background thread, not a task per request.
-_batcher = IdBatcher("meta-deliveries", _publish, interval=_enqueue_interval,
-                     batch_size=IDS_PER_TASK)
-
-
-def deliveries_enqueue(delivery_ids: list[int]) -> None:
-    """Queue the deliveries' processing (within WEBHOOK_ENQUEUE_INTERVAL_SECONDS). If the
-    broker is down or the process dies first, the rows stay unprocessed and the redrive job
-    queues them again; Meta has had its 200 and will not send them twice."""
-    _batcher.add(list(delivery_ids))
-
-
-def deliveries_enqueue_flush() -> int:
-    """Queue what the batcher holds now (tests, and shutdown)."""
-    return _batcher.flush()
-
-
-def deliveries_redrive(*, now: datetime | None = None) -> dict:
-    """Queue again the deliveries still unprocessed two minutes after they arrived (lost on
-    the way to the broker, failed, or a status that came before its message's id was
-    stored). Those that failed ``MAX_ATTEMPTS`` times are left for a person and counted in
-    an error log. Safe beside a queued copy: processing is once per row."""
-    now = now or timezone.now()
-    stale = WebhookDelivery.objects.filter(
-        provider__in=PROVIDERS, processed_at__isnull=True, received_at__lt=now - REDRIVE_AFTER)
-    due = list(stale.filter(attempts__lt=MAX_ATTEMPTS).order_by("received_at")
-               .values_list("pk", flat=True)[:REDRIVE_BATCH])
-    given_up = stale.filter(attempts__gte=MAX_ATTEMPTS).count()
-    if given_up:
-        logger.error("meta deliveries keep failing", extra={"count": given_up})
-    for start in range(0, len(due), IDS_PER_TASK):
-        deliveries_enqueue(due[start:start + IDS_PER_TASK])
-    return {"queued": len(due), "given_up": given_up}
-
-
-# --- processing ------------------------------------------------------------------------------
-
-def deliveries_process(*, delivery_ids) -> dict:
-    """Process each stored Meta delivery once, each in its own transaction with its row
-    locked; one already processed is skipped. Returns counts by outcome.
-
-    A failure rolls that delivery's work back and is counted on its ``attempts`` and
-    ``last_error`` (the redrive retries it); only transient database errors are re-raised,
-    so the task retries them at once. A status for a message whose provider id we have not
-    stored yet stays unprocessed with ``last_error`` set, for the redrive.
-    """
-    counts: Counter = Counter()
-    # Ascending ids: two workers holding overlapping lists take the row locks in one order.
-    for delivery_id in sorted({int(pk) for pk in delivery_ids}):
-        counts[_delivery_process(delivery_id)] += 1
-    return dict(counts)
-
-
-def _delivery_process(delivery_id: int) -> str:
-    try:
-        with transaction.atomic():
-            delivery = (WebhookDelivery.objects.select_for_update(no_key=True)
-                        .filter(pk=delivery_id, provider__in=PROVIDERS).first())
-            if delivery is None:
-                return "missing"
-            if delivery.processed_at is not None:
-                return "already_processed"
-            try:
-                outcome, org_id = _delivery_apply(delivery)
-                last_error = ""
-            except MalformedEvent as malformed:
-                outcome, org_id = "malformed", delivery.organization_id
-                last_error = f"malformed: {malformed}"[:LAST_ERROR_MAX]
-                logger.warning("malformed meta delivery", extra={"delivery_id": delivery_id})
-            WebhookDelivery.objects.filter(pk=delivery_id).update(
-                processed_at=timezone.now(), attempts=F("attempts") + 1,
-                last_error=last_error, organization_id=org_id)
-            return outcome
-    except _Duplicate:
-        WebhookDelivery.objects.filter(pk=delivery_id, processed_at__isnull=True).update(
-            processed_at=timezone.now(), attempts=F("attempts") + 1, last_error="")
-        return "duplicate"
-    except _NotYet as waiting:
-        _failure_record(delivery_id, f"waiting: {waiting}")
-        return "waiting"
-    except TRANSIENT_ERRORS as exc:
-        _failure_record(delivery_id, f"{type(exc).__name__}: {exc}")
-        raise
-    except Exception as exc:
-        # The type only: an error's text can quote a person's data.
-        logger.error("meta delivery failed",
-                     extra={"delivery_id": delivery_id, "error": type(exc).__name__})
-        _failure_record(delivery_id, f"{type(exc).__name__}: {exc}")
-        return "failed"
-
-
-def _failure_record(delivery_id: int, error: str) -> None:
-    WebhookDelivery.objects.filter(pk=delivery_id, processed_at__isnull=True).update(
-        attempts=F("attempts") + 1, last_error=error[:LAST_ERROR_MAX])
+def delivery_apply(delivery: WebhookDelivery) -> str:
+    """Apply one stored Meta event; sets ``delivery.organization_id`` from the channel.
+    Raises ``MalformedEvent`` (failed for good), ``DeliveryNotYet`` (a status before its
+    message's id is stored) or ``DeliveryDuplicate`` (the message came in another delivery)."""
+    outcome, org_id = _delivery_apply(delivery)
+    delivery.organization_id = org_id
+    return outcome
 
 
 def _delivery_apply(delivery: WebhookDelivery) -> tuple[str, int | None]:
@@ -292,15 +114,16 @@ def _conversation_for(channel: Channel, inbound: Inbound) -> Conversation:
 
 def _lead_for(org, source: str, inbound: Inbound):
     """A new lead (or, with a known phone, the tenant's existing one: intake merges)."""
+    actor = Actor.system(f"webhook:{source}")
     data = lead_services.LeadInput(name=inbound.contact_name, phone=inbound.phone)
     try:
-        return lead_services.lead_intake(org=org, data=data, source=source,
+        return lead_services.lead_intake(org=org, data=data, source=source, actor=actor,
                                          contact_required=bool(inbound.phone)).lead
     except InvalidContact:
         # A sender id that is not a dialable number still is a person writing to us: the
         # conversation finds the lead again, the message is not lost.
         data = lead_services.LeadInput(name=inbound.contact_name)
-        return lead_services.lead_intake(org=org, data=data, source=source,
+        return lead_services.lead_intake(org=org, data=data, source=source, actor=actor,
                                          contact_required=False).lead
 
 
@@ -309,13 +132,14 @@ def _message_apply(channel: Channel, inbound: Inbound) -> str:
     try:
         outcome, _message = inbound_message_store(
             channel=channel, conversation=conversation,
+            actor=Actor.system(f"webhook:{channel.kind}"),
             received=Received(provider_message_id=inbound.provider_message_id, at=inbound.at,
                               kind=inbound.kind, body=inbound.body,
                               attachments=inbound.attachments,
                               contact_name=inbound.contact_name))
     except DuplicateMessage as exc:
         # Another delivery row of the same message won the race: undo this one's work.
-        raise _Duplicate from exc
+        raise DeliveryDuplicate from exc
     return outcome
 
 
@@ -370,7 +194,7 @@ def _status_apply(channel: Channel, status) -> str:
         ours.filter(status_rank__lt=rank).update(**changes)
         return "status_updated"
     # Our send has not stored the wamid yet (the callback beat the provider's answer).
-    raise _NotYet("no outbound message with this provider id yet")
+    raise DeliveryNotYet("no outbound message with this provider id yet")
 
 
 def _read_watermark_apply(channel: Channel, payload: dict) -> str:
@@ -379,7 +203,8 @@ def _read_watermark_apply(channel: Channel, payload: dict) -> str:
     at = from_milliseconds(payload.get("watermark_ms"), timezone.now())
     read = Message.objects.for_org(channel.organization).filter(
         conversation__in=Conversation.objects.filter(
-            channel=channel, contact_id=as_text(payload.get("contact_id"))).values("pk"),
+            channel=channel, contact_id=contact_key(as_text(payload.get("contact_id")))
+        ).values("pk"),
         direction=Direction.OUTBOUND, sent_at__lte=at,
         status_rank__lt=STATUS_RANK[MessageStatus.READ],
     ).update(status=MessageStatus.READ, status_rank=STATUS_RANK[MessageStatus.READ], read_at=at,

@@ -3,10 +3,8 @@
 from billing.services.alerts import low_balance_alerts_send, wallet_threshold_update
 from billing.services.payments import (
     payment_checkout_confirm,
-    payment_event_process,
     payment_order_create,
-    razorpay_event_receive,
-    razorpay_events_redrive,
+    razorpay_event_apply,
 )
 from billing.services.pricing import action_price_set
 from billing.services.wallet import (
@@ -25,10 +23,8 @@ __all__ = [
     "ai_action_charge",
     "low_balance_alerts_send",
     "payment_checkout_confirm",
-    "payment_event_process",
     "payment_order_create",
-    "razorpay_event_receive",
-    "razorpay_events_redrive",
+    "razorpay_event_apply",
     "wallet_credit",
     "wallet_debit",
     "wallet_ensure",

@@ -11,7 +11,6 @@ id we stored, never from what an event's notes claim.
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -22,11 +21,12 @@ from billing.models import LedgerReason, Payment, PaymentStatus, TokenPackage, T
 from billing.providers import razorpay as provider
 from billing.providers.razorpay import RazorpayPayment
 from billing.services.wallet import wallet_credit, wallet_debit, wallet_ensure
+from flexoraa.actors import Actor
 from flexoraa.errors import NotFound, ValidationFailed
-from flexoraa.models import Membership, Organization, WebhookDelivery
+from flexoraa.models import Organization, WebhookDelivery
 from flexoraa.notifications import email_managers
 from flexoraa.services import audit_event_record
-from flexoraa.webhooks import webhook_delivery_record
+from flexoraa.webhooks.adapters import DeliveryMalformed
 
 logger = logging.getLogger(__name__)
 
@@ -36,23 +36,11 @@ PAID = (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED)
 REMOTE_TAKEN = ("captured", "refunded")
 PAYMENT_EVENTS = ("payment.captured", "order.paid", "payment.authorized", "payment.failed")
 REFUND_EVENTS = ("refund.processed",)
-# A delivery that failed this many times is left for a person (logged by the redrive job).
-MAX_EVENT_ATTEMPTS = 10
-REDRIVE_AFTER = timedelta(minutes=2)
 REASON_MAX = Payment._meta.get_field("failure_reason").max_length
 
 
 def _credit_key(razorpay_payment_id: str) -> str:
     return f"payment:{razorpay_payment_id}"
-
-
-def _user_id(actor) -> int | None:
-    if isinstance(actor, Membership):
-        return actor.user_id
-    pk = getattr(actor, "pk", None)
-    if getattr(actor, "is_authenticated", False) and isinstance(pk, int):
-        return pk
-    return None
 
 
 def _money(paise: int, currency: str) -> str:
@@ -75,7 +63,7 @@ def _package_for_sale(package_id) -> TokenPackage:
     return package
 
 
-def payment_order_create(*, org: Organization, package_id, actor) -> Payment:
+def payment_order_create(*, org: Organization, package_id, actor: Actor) -> Payment:
     """Create the Razorpay order for a package and the Payment that waits for it.
 
     Raises ``ValidationFailed`` (400, naming ``package_id``) for an unknown or inactive
@@ -98,7 +86,7 @@ def payment_order_create(*, org: Organization, package_id, actor) -> Payment:
         payment = Payment.objects.create(
             organization=org, package=package, tokens=package.tokens,
             amount_paise=package.price_paise, currency=package.currency, receipt=receipt,
-            razorpay_order_id=order.id, created_by_id=_user_id(actor),
+            razorpay_order_id=order.id, created_by_id=actor.user_id,
         )
         audit_event_record(
             org=org, actor=actor, action="payment.order_created", target=payment,
@@ -126,7 +114,9 @@ def _mismatch(payment: Payment, remote: RazorpayPayment) -> str:
     return ""
 
 
-def _payment_apply(*, payment_pk: int, remote: RazorpayPayment, actor, source: str) -> Applied:
+def _payment_apply(
+    *, payment_pk: int, remote: RazorpayPayment, actor: Actor, source: str
+) -> Applied:
     """Bring the Payment in line with Razorpay's payment, under the Payment's row lock."""
     with transaction.atomic():
         payment = (Payment.objects.select_for_update(no_key=True)
@@ -169,7 +159,7 @@ def _payment_apply(*, payment_pk: int, remote: RazorpayPayment, actor, source: s
         return Applied(payment, False)
 
 
-def _capture(payment: Payment, remote: RazorpayPayment, *, actor, source: str) -> None:
+def _capture(payment: Payment, remote: RazorpayPayment, *, actor: Actor, source: str) -> None:
     payment.status = PaymentStatus.CAPTURED
     payment.razorpay_payment_id = remote.id
     payment.method = remote.method
@@ -191,8 +181,8 @@ def _capture(payment: Payment, remote: RazorpayPayment, *, actor, source: str) -
         "razorpay_payment_id": remote.id, "tokens": payment.tokens, "source": source})
 
 
-def _status_set(payment: Payment, remote: RazorpayPayment, status: str, *, actor, source: str,
-                reason: str = "") -> None:
+def _status_set(payment: Payment, remote: RazorpayPayment, status: str, *, actor: Actor,
+                source: str, reason: str = "") -> None:
     payment.status = status
     payment.razorpay_payment_id = remote.id
     payment.method = remote.method
@@ -205,7 +195,7 @@ def _status_set(payment: Payment, remote: RazorpayPayment, status: str, *, actor
     )
 
 
-def _refusal_record(payment: Payment, remote: RazorpayPayment, *, problem: str, actor,
+def _refusal_record(payment: Payment, remote: RazorpayPayment, *, problem: str, actor: Actor,
                     source: str) -> None:
     logger.warning("razorpay payment does not match its order", extra={
         "organization_id": payment.organization_id, "payment_id": payment.pk,
@@ -231,7 +221,7 @@ def _refusal_record(payment: Payment, remote: RazorpayPayment, *, problem: str, 
 # --- the checkout callback ------------------------------------------------------------------
 
 def payment_checkout_confirm(
-    *, org: Organization, order_id: str, payment_id: str, signature: str, actor
+    *, org: Organization, order_id: str, payment_id: str, signature: str, actor: Actor
 ) -> Payment:
     """Accept Razorpay Checkout's answer for one of this tenant's orders.
 
@@ -268,77 +258,20 @@ def payment_checkout_confirm(
 
 # --- webhooks -------------------------------------------------------------------------------
 
-def razorpay_event_receive(
-    *, event_id: str, event_type: str, payload: dict
-) -> tuple[WebhookDelivery, bool]:
-    """Store a verified webhook once per event id and, when new, queue its processing after
-    commit. Returns ``(delivery, created)``; a re-delivery changes nothing."""
-    with transaction.atomic():
-        delivery, created = webhook_delivery_record(
-            provider=PROVIDER, event_id=event_id, event_type=event_type, payload=payload
-        )
-        if created:
-            delivery_id = delivery.pk
-            transaction.on_commit(lambda: _enqueue(delivery_id))
-    return delivery, created
+# Razorpay's webhooks act as the platform: no person or key of the tenant sent them.
+WEBHOOK_ACTOR = Actor.system("webhook:razorpay")
 
 
-def _enqueue(delivery_id: int) -> None:
-    from billing.tasks import process_razorpay_event  # the tasks module imports services
+def razorpay_event_apply(delivery: WebhookDelivery) -> str:
+    """Act on one stored Razorpay event (``flexoraa.webhooks`` stores, queues and retries it,
+    in the delivery's own transaction under its row lock): payment.captured and order.paid
+    credit the payment (once per payment id), payment.authorized and payment.failed record
+    it, refund.processed takes the tokens back. Events for orders we do not know, and types
+    we do not handle, are processed and left alone. Returns what happened, as a word.
 
-    try:
-        process_razorpay_event.delay(delivery_id)
-    except Exception:
-        # The broker is down: the delivery stays unprocessed and the redrive job queues it
-        # again; Razorpay has had its 200 and will not send it twice.
-        logger.exception("could not queue a razorpay event", extra={"delivery_id": delivery_id})
-
-
-def razorpay_events_redrive(*, now: datetime | None = None) -> dict:
-    """Queue again the deliveries still unprocessed a while after they arrived (lost on the
-    way to the broker, or failed). Safe beside a queued copy: processing is once per row."""
-    now = now or timezone.now()
-    stale = WebhookDelivery.objects.filter(
-        provider=PROVIDER, processed_at__isnull=True, received_at__lt=now - REDRIVE_AFTER
-    )
-    due = list(stale.filter(attempts__lt=MAX_EVENT_ATTEMPTS).order_by("received_at")
-               .values_list("pk", flat=True)[:500])
-    dead = stale.filter(attempts__gte=MAX_EVENT_ATTEMPTS).count()
-    if dead:
-        logger.error("razorpay events keep failing", extra={"count": dead})
-    for delivery_id in due:
-        _enqueue(delivery_id)
-    return {"queued": len(due), "given_up": dead}
-
-
-def payment_event_process(*, delivery_id: int) -> str:
-    """Act on one stored Razorpay event, once: payment.captured and order.paid credit the
-    payment (once per payment id), payment.authorized and payment.failed record it,
-    refund.processed takes the tokens back. Events for orders we do not know, and types we
-    do not handle, are marked processed and left alone. Returns what happened, as a word.
-
-    Errors roll the work back, are counted on the delivery and re-raised for a retry.
+    Raises ``DeliveryMalformed`` for an event without the payment it should carry.
     """
-    try:
-        with transaction.atomic():
-            delivery = (WebhookDelivery.objects.select_for_update(no_key=True)
-                        .filter(pk=delivery_id, provider=PROVIDER).first())
-            if delivery is None:
-                return "missing"
-            if delivery.processed_at is not None:
-                return "already_processed"
-            delivery.last_error = ""
-            outcome = _event_apply(delivery)
-            delivery.processed_at = timezone.now()
-            delivery.attempts = F("attempts") + 1
-            delivery.save(update_fields=["processed_at", "attempts", "last_error",
-                                         "organization"])
-            return outcome
-    except Exception as exc:
-        WebhookDelivery.objects.filter(pk=delivery_id).update(
-            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:500]
-        )
-        raise
+    return _event_apply(delivery)
 
 
 def _event_apply(delivery: WebhookDelivery) -> str:
@@ -356,8 +289,7 @@ def _event_apply(delivery: WebhookDelivery) -> str:
             raise ValueError("the refund is not of this payment")
     except (KeyError, TypeError, ValueError) as exc:
         logger.error("malformed razorpay event", extra={**log, "error": str(exc)})
-        delivery.last_error = f"malformed: {exc}"[:500]
-        return "malformed"
+        raise DeliveryMalformed(str(exc)) from exc
     payment = None
     if remote.order_id:
         payment = Payment.objects.filter(razorpay_order_id=remote.order_id).first()
@@ -367,7 +299,7 @@ def _event_apply(delivery: WebhookDelivery) -> str:
         return "unknown_order"
     # Raw payloads hold the payer's email and phone; anonymization finds them by tenant.
     delivery.organization_id = payment.organization_id
-    applied = _payment_apply(payment_pk=payment.pk, remote=remote, actor=None,
+    applied = _payment_apply(payment_pk=payment.pk, remote=remote, actor=WEBHOOK_ACTOR,
                              source=f"webhook:{event}")
     if refund is not None:
         return _refund_apply(payment_pk=payment.pk, remote=remote, refund_id=refund_id,
@@ -411,7 +343,8 @@ def _refund_apply(*, payment_pk: int, remote: RazorpayPayment, refund_id: str,
         taken = min(due, balance)
         if taken > 0:
             wallet_debit(org=org, amount=taken, reason=LedgerReason.REFUND,
-                         idempotency_key=f"refund:{refund_id}", reference=refund_id)
+                         idempotency_key=f"refund:{refund_id}", reference=refund_id,
+                         actor=WEBHOOK_ACTOR)
         short = due - taken
         payment.refunded_paise = total
         payment.refunded_tokens = F("refunded_tokens") + taken
@@ -427,7 +360,7 @@ def _refund_apply(*, payment_pk: int, remote: RazorpayPayment, refund_id: str,
             fields.append("failure_reason")
         payment.save(update_fields=fields)
         audit_event_record(
-            org=org, actor=None, action="payment.refunded", target=payment,
+            org=org, actor=WEBHOOK_ACTOR, action="payment.refunded", target=payment,
             data={"razorpay_payment_id": remote.id, "razorpay_refund_id": refund_id,
                   "refunded_paise": total, "tokens_taken": taken, "tokens_short": short},
         )

@@ -25,7 +25,10 @@ from agents.models import (
     MessageStatus,
 )
 from agents.services import inbound
-from flexoraa.models import WebhookDelivery
+from flexoraa import tasks as core_tasks
+from flexoraa.models import DeliveryState, WebhookDelivery
+from flexoraa.webhooks.adapters import WebhookEvent
+from flexoraa.webhooks.services import deliveries_process, deliveries_redrive, deliveries_store
 from leads.models import Lead
 from tests.agents.factories import make_channel, make_conversation, make_message
 from tests.agents.test_meta_webhooks import (
@@ -148,7 +151,7 @@ def test_duplicate_deliveries_make_one_message(deliver, org, wa_channel):
 def test_processing_a_delivery_twice_acts_once(deliver, org, wa_channel):
     deliver(ChannelKind.WHATSAPP, wa_message(wa_channel))
     delivery = WebhookDelivery.objects.get()
-    assert inbound.deliveries_process(delivery_ids=[delivery.pk, delivery.pk]) == {
+    assert deliveries_process(delivery_ids=[delivery.pk, delivery.pk]) == {
         "already_processed": 1}
     assert Message.objects.for_org(org).count() == 1
     assert Lead.objects.for_org(org).get().inbound_count == 1
@@ -228,9 +231,10 @@ def test_the_database_decides_the_tenant_even_when_the_stored_row_says_otherwise
                "profile_name": "A", "message": {"from": "919812345678", "id": "wamid.M",
                                                 "timestamp": str(TS), "type": "text",
                                                 "text": {"body": "hi"}}}
-    (delivery_id,) = inbound.deliveries_store(
-        provider="whatsapp", events=[("wamid.M", org.pk, "message", payload)])
-    inbound.deliveries_process(delivery_ids=[delivery_id])
+    (delivery_id,) = deliveries_store(provider="whatsapp", events=[(WebhookEvent(
+        event_id="wamid.M", event_type="message", payload=payload, organization_id=org.pk),
+        False)]).values()
+    deliveries_process(delivery_ids=[delivery_id])
     assert Message.objects.for_org(org).count() == 0
     assert Message.objects.for_org(other_org).count() == 1
     assert WebhookDelivery.objects.get().organization_id == other_org.pk
@@ -238,13 +242,11 @@ def test_the_database_decides_the_tenant_even_when_the_stored_row_says_otherwise
 
 def test_a_channel_removed_before_processing_marks_the_delivery_done(deliver, org, wa_channel,
                                                                     monkeypatch):
-    from agents import tasks
-
-    monkeypatch.setattr(tasks.process_meta_deliveries, "delay", lambda ids: None)
+    monkeypatch.setattr(core_tasks.process_webhook_deliveries, "delay", lambda ids: None)
     deliver(ChannelKind.WHATSAPP, wa_message(wa_channel))
     wa_channel.delete()
     delivery = WebhookDelivery.objects.get()
-    assert inbound.deliveries_process(delivery_ids=[delivery.pk]) == {"unknown_channel": 1}
+    assert deliveries_process(delivery_ids=[delivery.pk]) == {"unknown_channel": 1}
     delivery.refresh_from_db()
     assert delivery.processed_at is not None
     assert Message.objects.count() == 0
@@ -316,16 +318,17 @@ def test_a_status_before_our_send_stored_the_id_waits_for_the_redrive(
 ):
     deliver(ChannelKind.WHATSAPP, status(wa_channel, "delivered", TS))
     delivery = WebhookDelivery.objects.get()
-    assert delivery.processed_at is None
+    assert (delivery.state, delivery.processed_at) == (DeliveryState.PENDING, None)
     assert delivery.attempts == 1 and delivery.last_error.startswith("waiting")
+    assert delivery.next_attempt_at > timezone.now()
 
     # Too fresh for the redrive; then the send stores the wamid and the redrive applies it.
-    assert inbound.deliveries_redrive()["queued"] == 0
+    assert deliveries_redrive()["queued"] == 0
     conversation = make_conversation(org, channel=wa_channel)
     ours = make_message(org, conversation, direction=Direction.OUTBOUND,
                         status=MessageStatus.SENDING, provider_message_id="wamid.OURS")
-    result = inbound.deliveries_redrive(now=timezone.now() + timedelta(minutes=3))
-    assert result == {"queued": 1, "given_up": 0}
+    result = deliveries_redrive(now=timezone.now() + timedelta(minutes=3))
+    assert result == {"queued": 1, "failed": 0}
     ours.refresh_from_db()
     assert ours.status == MessageStatus.DELIVERED
     delivery.refresh_from_db()
@@ -410,19 +413,26 @@ def test_another_persons_read_receipt_reads_nothing_of_ours(deliver, org, page_c
     assert ours.status == MessageStatus.SENT
 
 
-def test_the_redrive_gives_up_after_five_attempts_and_says_how_many(
+def test_a_delivery_that_keeps_waiting_is_failed_after_eight_attempts_and_left_for_a_person(
     deliver, wa_channel, caplog, monkeypatch
 ):
-    from agents import tasks
-
     deliver(ChannelKind.WHATSAPP, status(wa_channel, "delivered", TS))
-    WebhookDelivery.objects.update(attempts=5)
+    WebhookDelivery.objects.update(attempts=7)
+    assert deliveries_process(delivery_ids=[WebhookDelivery.objects.get().pk]) == {
+        "waiting": 1}
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.state, delivery.outcome, delivery.attempts) == (
+        DeliveryState.FAILED, "gave_up", 8)
+    assert delivery.last_error.startswith("waiting")
+    assert delivery.next_attempt_at is None
+
     queued = []
-    monkeypatch.setattr(tasks.process_meta_deliveries, "delay", queued.append)
-    result = inbound.deliveries_redrive(now=timezone.now() + timedelta(minutes=3))
-    assert result == {"queued": 0, "given_up": 1}
+    monkeypatch.setattr(core_tasks.process_webhook_deliveries, "delay", queued.append)
+    result = deliveries_redrive(now=timezone.now() + timedelta(hours=3))
+    assert result == {"queued": 0, "failed": 1}
     assert queued == []
-    record = next(r for r in caplog.records if r.message == "meta deliveries keep failing")
+    record = next(r for r in caplog.records
+                  if r.message == "webhook deliveries failed and wait for a person")
     assert record.count == 1
 
 
@@ -431,23 +441,24 @@ def test_the_redrive_gives_up_after_five_attempts_and_says_how_many(
 @pytest.fixture
 def stored(org, wa_channel, client, monkeypatch):
     """One stored, unprocessed delivery (nothing queued)."""
-    from agents import tasks
-
-    monkeypatch.setattr(tasks.process_meta_deliveries, "delay", lambda ids: None)
+    monkeypatch.setattr(core_tasks.process_webhook_deliveries, "delay", lambda ids: None)
     post_signed(client, ChannelKind.WHATSAPP, wa_message(wa_channel))
     return WebhookDelivery.objects.get()
 
 
-def test_a_transient_database_error_is_counted_and_raised_for_a_retry(stored, monkeypatch):
+def test_a_transient_database_error_is_counted_and_tried_again_after_a_wait(
+    stored, monkeypatch
+):
     def broken(delivery):
         raise OperationalError("could not serialize access")
 
     monkeypatch.setattr(inbound, "_delivery_apply", broken)
-    with pytest.raises(OperationalError):
-        inbound.deliveries_process(delivery_ids=[stored.pk])
+    assert deliveries_process(delivery_ids=[stored.pk]) == {"failed": 1}
     stored.refresh_from_db()
-    assert stored.processed_at is None and stored.attempts == 1
+    assert (stored.state, stored.processed_at, stored.attempts) == (
+        DeliveryState.PENDING, None, 1)
     assert stored.last_error.startswith("OperationalError")
+    assert stored.next_attempt_at > timezone.now()
 
 
 def test_another_error_is_counted_rolled_back_and_not_raised(stored, monkeypatch, nlu_model):
@@ -456,7 +467,7 @@ def test_another_error_is_counted_rolled_back_and_not_raised(stored, monkeypatch
 
     monkeypatch.setattr(inbound.lead_services, "lead_message_record",
                         lambda **kw: broken(**kw))
-    assert inbound.deliveries_process(delivery_ids=[stored.pk]) == {"failed": 1}
+    assert deliveries_process(delivery_ids=[stored.pk]) == {"failed": 1}
     stored.refresh_from_db()
     assert stored.processed_at is None and stored.attempts == 1
     assert stored.last_error == "ValueError: scoring exploded"
@@ -465,4 +476,4 @@ def test_another_error_is_counted_rolled_back_and_not_raised(stored, monkeypatch
 
 
 def test_a_missing_delivery_is_reported_not_raised(db):
-    assert inbound.deliveries_process(delivery_ids=[987654]) == {"missing": 1}
+    assert deliveries_process(delivery_ids=[987654]) == {"missing": 1}

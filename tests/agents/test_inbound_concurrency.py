@@ -7,8 +7,8 @@ from django.test import Client
 
 from agents.meta_payloads import messenger_message_payload, whatsapp_status_payload
 from agents.models import ChannelKind, Conversation, Direction, Message, MessageStatus
-from agents.services import inbound
 from flexoraa.models import WebhookDelivery
+from flexoraa.webhooks.services import deliveries_process
 from leads.models import Lead
 from tests.agents.factories import make_channel, make_conversation, make_message
 from tests.agents.test_meta_webhooks import TS, post_signed, wa_message
@@ -40,15 +40,15 @@ def test_the_same_event_posted_by_three_threads_at_once_makes_exactly_one_messag
 
 
 def test_one_delivery_processed_by_three_workers_at_once_acts_once(org, monkeypatch, nlu_model):
-    from agents import tasks
+    from flexoraa import tasks as core_tasks
 
     channel = make_channel(org, kind=ChannelKind.WHATSAPP)
-    monkeypatch.setattr(tasks.process_meta_deliveries, "delay", lambda ids: None)
+    monkeypatch.setattr(core_tasks.process_webhook_deliveries, "delay", lambda ids: None)
     post_signed(Client(), ChannelKind.WHATSAPP, wa_message(channel))
     delivery = WebhookDelivery.objects.get()
 
     outcomes = run_together(
-        3, lambda _index: inbound.deliveries_process(delivery_ids=[delivery.pk]))
+        3, lambda _index: deliveries_process(delivery_ids=[delivery.pk]))
     assert errors_of(outcomes) == []
     assert sorted(outcomes, key=str) == [{"already_processed": 1}, {"already_processed": 1},
                                          {"stored": 1}]
@@ -59,10 +59,10 @@ def test_one_delivery_processed_by_three_workers_at_once_acts_once(org, monkeypa
 def test_first_messages_of_a_new_person_processed_at_once_make_one_lead(
     org, monkeypatch, nlu_model
 ):
-    from agents import tasks
+    from flexoraa import tasks as core_tasks
 
     channel = make_channel(org, kind=ChannelKind.MESSENGER)
-    monkeypatch.setattr(tasks.process_meta_deliveries, "delay", lambda ids: None)
+    monkeypatch.setattr(core_tasks.process_webhook_deliveries, "delay", lambda ids: None)
     client = Client()
     for index in range(4):
         post_signed(client, ChannelKind.MESSENGER, messenger_message_payload(
@@ -71,7 +71,7 @@ def test_first_messages_of_a_new_person_processed_at_once_make_one_lead(
     ids = list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True))
     assert len(ids) == 4
 
-    outcomes = run_together(4, lambda index: inbound.deliveries_process(
+    outcomes = run_together(4, lambda index: deliveries_process(
         delivery_ids=[ids[index]]))
     assert errors_of(outcomes) == []
     assert Lead.objects.for_org(org).count() == 1
@@ -82,20 +82,20 @@ def test_first_messages_of_a_new_person_processed_at_once_make_one_lead(
 
 
 def test_statuses_racing_in_any_order_end_at_read(org, monkeypatch):
-    from agents import tasks
+    from flexoraa import tasks as core_tasks
 
     channel = make_channel(org, kind=ChannelKind.WHATSAPP)
     conversation = make_conversation(org, channel=channel)
     ours = make_message(org, conversation, direction=Direction.OUTBOUND,
                         status=MessageStatus.SENDING, provider_message_id="wamid.RACE")
-    monkeypatch.setattr(tasks.process_meta_deliveries, "delay", lambda ids: None)
+    monkeypatch.setattr(core_tasks.process_webhook_deliveries, "delay", lambda ids: None)
     client = Client()
     for state in ("read", "delivered", "sent"):
         post_signed(client, ChannelKind.WHATSAPP, whatsapp_status_payload(
             channel.external_id, "wamid.RACE", state, TS, "919812345678"))
     ids = list(WebhookDelivery.objects.values_list("pk", flat=True))
 
-    outcomes = run_together(3, lambda index: inbound.deliveries_process(
+    outcomes = run_together(3, lambda index: deliveries_process(
         delivery_ids=[ids[index]]))
     assert errors_of(outcomes) == []
     ours.refresh_from_db()

@@ -229,10 +229,10 @@ def test_a_signed_body_for_another_endpoint_is_a_400_naming_the_object(
 def test_the_providers_own_example_is_stored_once_for_the_channels_tenant_and_queued(
     client, org, doc_channels, kind, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from agents import tasks
+    from flexoraa import tasks as core_tasks
 
     queued = []
-    monkeypatch.setattr(tasks.process_meta_deliveries, "delay", queued.append)
+    monkeypatch.setattr(core_tasks.process_webhook_deliveries, "delay", queued.append)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = post_signed(client, kind, DOC_BODIES[kind])
     assert response.status_code == 200
@@ -287,7 +287,7 @@ def test_each_status_of_one_message_is_its_own_event(client, wa_channel):
 def test_several_entries_changes_and_messages_in_one_post_are_one_row_each_in_two_queries(
     client, org, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from agents import tasks
+    from flexoraa import tasks as core_tasks
 
     first = make_channel(org, kind=ChannelKind.WHATSAPP)
     second = make_channel(org, kind=ChannelKind.WHATSAPP)
@@ -313,7 +313,7 @@ def test_several_entries_changes_and_messages_in_one_post_are_one_row_each_in_tw
     assert len(body["entry"][0]["changes"][0]["value"]["messages"]) == 2
     assert len(body["entry"][1]["changes"][0]["value"]["messages"]) == 2
     queued = []
-    monkeypatch.setattr(tasks.process_meta_deliveries, "delay", queued.append)
+    monkeypatch.setattr(core_tasks.process_webhook_deliveries, "delay", queued.append)
     # The channels, and one INSERT for every event.
     with django_capture_on_commit_callbacks(execute=True), django_assert_num_queries(2):
         response = post_signed(client, ChannelKind.WHATSAPP, body)

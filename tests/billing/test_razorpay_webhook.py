@@ -15,8 +15,8 @@ from django.utils import timezone
 from billing import services
 from billing.models import LedgerReason, Payment, PaymentStatus, TokenLedgerEntry
 from billing.selectors import ledger_checks
-from flexoraa.models import WebhookDelivery
-from flexoraa.webhooks import webhook_delivery_record
+from flexoraa.models import DeliveryState, WebhookDelivery
+from flexoraa.webhooks.services import deliveries_redrive, delivery_process
 from sandbox.razorpay import DECLINED, SignedEvent
 from tests.billing.razorpay_support import (
     SKIP,
@@ -29,6 +29,12 @@ from tests.billing.wallet_support import balance_of, ledger_sum
 from tests.support import assert_error_shape, needs_postgres
 
 pytestmark = pytest.mark.django_db
+
+
+def stored(event) -> WebhookDelivery:
+    """The event as the endpoint would have stored it, not yet processed."""
+    return WebhookDelivery.objects.create(provider="razorpay", event_id=event.event_id,
+                                          event_type=event.event_type, payload=event.payload)
 
 
 
@@ -283,54 +289,41 @@ def test_payment_failed_records_razorpays_reason(
 
 def test_processing_a_delivery_twice_changes_nothing(org, bought, celery_eager):
     _payment, _remote, (captured, _paid) = bought
-    delivery, created = webhook_delivery_record(
-        provider="razorpay", event_id=captured.event_id, event_type=captured.event_type,
-        payload=captured.payload,
-    )
-    assert created
+    delivery = stored(captured)
 
-    assert services.payment_event_process(delivery_id=delivery.pk) == "credited"
-    assert services.payment_event_process(delivery_id=delivery.pk) == "already_processed"
-    assert services.payment_event_process(delivery_id=10**9) == "missing"
+    assert delivery_process(delivery_id=delivery.pk) == "credited"
+    assert delivery_process(delivery_id=delivery.pk) == "already_processed"
+    assert delivery_process(delivery_id=10**9) == "missing"
     assert balance_of(org) == 10_000
 
 
-def test_a_delivery_that_fails_is_counted_kept_unprocessed_and_retried(
+def test_a_delivery_that_fails_is_counted_kept_pending_and_retried(
     org, bought, monkeypatch
 ):
     from billing.services import payments
 
     _payment, _remote, (captured, _paid) = bought
-    delivery, _ = webhook_delivery_record(provider="razorpay", event_id=captured.event_id,
-                                          event_type=captured.event_type,
-                                          payload=captured.payload)
+    delivery = stored(captured)
     real = payments._payment_apply
 
     def database_trouble(**kwargs):
         raise OperationalError("could not serialize access")
 
     monkeypatch.setattr(payments, "_payment_apply", database_trouble)
-    with pytest.raises(OperationalError):
-        services.payment_event_process(delivery_id=delivery.pk)
+    assert delivery_process(delivery_id=delivery.pk) == "failed"
 
     delivery.refresh_from_db()
-    assert (delivery.processed_at, delivery.attempts) == (None, 1)
+    assert (delivery.state, delivery.processed_at, delivery.attempts) == (
+        DeliveryState.PENDING, None, 1)
+    assert delivery.next_attempt_at is not None
     assert "could not serialize access" in delivery.last_error
     assert balance_of(org) == 0
 
     monkeypatch.setattr(payments, "_payment_apply", real)
-    assert services.payment_event_process(delivery_id=delivery.pk) == "credited"
+    assert delivery_process(delivery_id=delivery.pk) == "credited"
     delivery.refresh_from_db()
-    assert (delivery.attempts, delivery.last_error) == (2, "")
-
-
-def test_the_task_retries_only_transient_errors():
-    from billing.tasks import TRANSIENT_ERRORS, process_razorpay_event
-
-    assert process_razorpay_event.name == "billing.process_razorpay_event"
-    assert process_razorpay_event.queue == "webhooks"
-    assert set(process_razorpay_event.autoretry_for) == set(TRANSIENT_ERRORS)
-    assert OperationalError in TRANSIENT_ERRORS
+    assert (delivery.state, delivery.attempts, delivery.last_error) == (
+        DeliveryState.PROCESSED, 2, "")
 
 
 def test_deliveries_left_unprocessed_are_queued_again_by_the_redrive_job(
@@ -341,15 +334,16 @@ def test_deliveries_left_unprocessed_are_queued_again_by_the_redrive_job(
         webhook_post(client, captured)
         webhook_post(client, paid)
     WebhookDelivery.objects.update(received_at=timezone.now() - timedelta(minutes=10))
-    WebhookDelivery.objects.filter(event_id=paid.event_id).update(attempts=10)
+    WebhookDelivery.objects.filter(event_id=paid.event_id).update(
+        attempts=10, state=DeliveryState.FAILED)
 
-    report = services.razorpay_events_redrive()
+    report = deliveries_redrive()
 
-    assert report == {"queued": 1, "given_up": 1}
+    assert report == {"queued": 1, "failed": 1}
     assert WebhookDelivery.objects.get(event_id=captured.event_id).processed_at is not None
     assert balance_of(org) == 10_000
-    # A fresh delivery is left to the queue it is already in.
-    assert services.razorpay_events_redrive() == {"queued": 0, "given_up": 1}
+    # Nothing pending is left; the failed one waits for a person.
+    assert deliveries_redrive() == {"queued": 0, "failed": 1}
 
 
 # --- at scale -------------------------------------------------------------------------------
@@ -412,11 +406,7 @@ def test_callbacks_and_webhooks_racing_on_postgresql_credit_once(
     payment = services.payment_order_create(org=org, package_id=token_package.pk,
                                             actor=manager.user)
     remote = razorpay_sandbox.payment_create(payment.razorpay_order_id)
-    deliveries = [
-        webhook_delivery_record(provider="razorpay", event_id=event.event_id,
-                                event_type=event.event_type, payload=event.payload)[0]
-        for event in razorpay_sandbox.events_take()
-    ]
+    deliveries = [stored(event) for event in razorpay_sandbox.events_take()]
     signature = razorpay_sandbox.checkout_signature(payment.razorpay_order_id, remote["id"])
     start = threading.Barrier(8)
     errors = []
@@ -435,7 +425,7 @@ def test_callbacks_and_webhooks_racing_on_postgresql_credit_once(
     jobs = [lambda: services.payment_checkout_confirm(
         org=org, order_id=payment.razorpay_order_id, payment_id=remote["id"],
         signature=signature, actor=manager.user)] * 4
-    jobs += [lambda d=d: services.payment_event_process(delivery_id=d.pk)
+    jobs += [lambda d=d: delivery_process(delivery_id=d.pk)
              for d in deliveries for _ in range(2)]
     threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
     for thread in threads:

@@ -63,13 +63,13 @@ def test_flush_publishes_what_is_held_now():
 def test_webhook_posts_are_queued_as_one_task_when_batched(
     client, org, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from agents import tasks
     from agents.meta_payloads import meta_signature, whatsapp_message_payload
+    from flexoraa import tasks as core_tasks
     from tests.agents.factories import make_channel
 
     settings.WEBHOOK_ENQUEUE_INTERVAL_SECONDS = 0.2
     queued = []
-    monkeypatch.setattr(tasks.process_meta_deliveries, "delay", queued.append)
+    monkeypatch.setattr(core_tasks.process_webhook_deliveries, "delay", queued.append)
     channel = make_channel(org)
     for n in range(5):
         body = json.dumps(whatsapp_message_payload(

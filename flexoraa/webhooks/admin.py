@@ -1,0 +1,49 @@
+"""The console's page of webhook deliveries: every provider's, filterable by provider, state
+and tenant, with the failed ones' errors and a replay. Managers see their own organization's
+deliveries; a delivery no tenant was matched to is seen by platform superusers only."""
+
+import json
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from flexoraa.actors import Actor
+from flexoraa.admin import TenantAdmin
+from flexoraa.models import WebhookDelivery
+from flexoraa.webhooks import services
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(TenantAdmin):
+    list_display = ["received_at", "provider", "event_type", "state", "outcome", "attempts",
+                    "next_attempt_at", "sanitized", "short_error"]
+    list_filter = ["provider", "state", "sanitized", "outcome"]
+    search_fields = ["event_id"]
+    date_hierarchy = "received_at"
+    actions = ["replay"]
+    fields = ["provider", "event_id", "event_type", "organization", "state", "outcome",
+              "attempts", "received_at", "processed_at", "next_attempt_at", "sanitized",
+              "last_error", "payload_pretty"]
+    readonly_fields = fields
+    list_per_page = 50
+    show_full_result_count = False  # a count of every delivery is a full scan
+
+    @admin.display(description="error")
+    def short_error(self, delivery):
+        return delivery.last_error[:80]
+
+    @admin.display(description="payload")
+    def payload_pretty(self, delivery):
+        text = json.dumps(delivery.payload, indent=2, ensure_ascii=False, sort_keys=True)
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+
+    @admin.action(description="Replay the selected failed deliveries")
+    def replay(self, request, queryset):
+        actor = getattr(request, "actor", None) or Actor.for_user(
+            request.user, getattr(request, "membership", None))
+        replayed = services.deliveries_replay(deliveries=list(queryset), actor=actor)
+        skipped = queryset.count() - replayed
+        message = f"{replayed} deliveries queued again."
+        if skipped:
+            message += f" {skipped} were not failed and were left as they are."
+        self.message_user(request, message, messages.SUCCESS if replayed else messages.WARNING)
