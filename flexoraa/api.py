@@ -102,6 +102,14 @@ class TenantViewSet(viewsets.GenericViewSet):
             queryset = self.filter_for_sdr(queryset, self.request.membership)
         return queryset
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method in ("POST", "PUT", "PATCH"):
+            # Read the body before any action runs, so a body the API does not take (too deep,
+            # not JSON, text the database cannot store) is the same 400 on every route, also
+            # on an action that needs no body and would otherwise act as if it were fine.
+            request.data  # noqa: B018 (parsing is the point)
+
     def scope_queryset(self, queryset):
         """Narrow or prefetch; never widen."""
         return queryset

@@ -11,7 +11,8 @@ def test_malformed_json_is_a_400_naming_the_parse_problem(key_client, sdr):
         "PATCH", f"/api/memberships/{sdr.pk}/", '{"capacity": 3', content_type="application/json"
     )
     error = assert_error_shape(response, 400, "malformed_json")
-    assert "JSON parse error" in error["message"]
+    assert error["message"] == ("The body is not JSON: Expecting ',' delimiter at line 1, "
+                                "column 15.")
 
 
 def test_a_body_that_is_not_json_is_a_415(key_client, sdr):
