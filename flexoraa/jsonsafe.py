@@ -98,4 +98,7 @@ def _too_deep(max_depth: int) -> JsonRejected:
 def _reason(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at line {exc.lineno}, column {exc.colno}."
-    return "it is not valid UTF-8."
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not valid UTF-8."
+    # Python refuses to read an integer of more than 4,300 digits (CVE-2020-10735).
+    return f"{exc}."

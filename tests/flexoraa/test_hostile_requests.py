@@ -89,6 +89,8 @@ HOSTILE_BODIES = [
     ("Latin-1 bytes declared as Latin-1", '{"name": "Zoë\\u0000"}'.encode("latin-1"),
      "application/json; charset=latin-1", 400, "unstorable_text", "name"),
     ("truncated JSON", b'{"name": ', "application/json", 400, "malformed_json", None),
+    ("an integer of 5,000 digits", b'{"units": ' + b"9" * 5000 + b"}", "application/json", 400,
+     "malformed_json", None),
     ("a body over the limit", b'{"name": "' + b"x" * settings.REQUEST_BODY_LIMIT_BYTES + b'"}',
      "application/json", 413, "body_too_large", None),
     ("a form-encoded body", b"name=Asha%00", "application/x-www-form-urlencoded", 415,
@@ -144,6 +146,8 @@ def test_the_messages_say_what_to_fix(key_client):
         "the text as valid UTF-8.")
     assert refused(b'{"name": "\xff"}') == (
         "The body is not valid utf-8 text; send JSON encoded as UTF-8.")
+    assert refused(b'{"units": ' + b"9" * 5000 + b"}").startswith(
+        "The body is not JSON: Exceeds the limit (4300 digits) for integer string conversion")
 
 
 def test_text_that_is_valid_unicode_is_taken_as_it_is(key_client, org):
