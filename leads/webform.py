@@ -20,7 +20,6 @@ What protects them, since there is no sign-in and no CSRF cookie:
 Whether a lead already existed is never revealed: a merge answers like a creation.
 """
 
-import json
 import logging
 import math
 import time
@@ -39,7 +38,9 @@ from django.views.decorators.http import require_GET
 
 from flexoraa import selectors as core_selectors
 from flexoraa.errors import FlexoraaError
+from flexoraa.jsonsafe import JsonRejected, json_parse
 from flexoraa.models import Organization
+from flexoraa.parsers import unstorable_text_reason
 from flexoraa.responses import error_response
 from leads import selectors, services
 from leads.csv_import import plain_amount
@@ -94,6 +95,8 @@ def form_token_valid(token, org: Organization) -> bool:
     """Signed by us, for this organization, and younger than the form's max age."""
     if not isinstance(token, str) or not token:
         return False
+    if unstorable_text_reason(token) is not None:
+        return False  # never ours, and signing cannot encode a lone surrogate to check it
     try:
         payload = signing.loads(token, salt=FORM_SIGNING_SALT,
                                 max_age=settings.LEAD_FORM_TOKEN_MAX_AGE_SECONDS)
@@ -159,10 +162,16 @@ def _rate_message(seconds: int) -> str:
 
 
 def _input_problems(values: dict[str, str]) -> dict[str, list[str]]:
-    """What a Django form would refuse before any service sees it: a NUL character, which
-    PostgreSQL cannot store in text, and an email longer than its column."""
-    problems = {name: ["Null characters are not allowed."]
-                for name, value in values.items() if "\x00" in value}
+    """What a Django form would refuse before any service sees it: text PostgreSQL cannot
+    store (a NUL character, or an unpaired surrogate, which JSON can spell as ``\\ud800``),
+    and an email longer than its column."""
+    problems = {}
+    for name, value in values.items():
+        if "\x00" in value:
+            problems[name] = ["Null characters are not allowed."]
+        elif unstorable_text_reason(value) is not None:
+            problems[name] = ["This contains a character that is not valid text (an unpaired "
+                              "surrogate); type it again."]
     if len(values.get("email", "").strip()) > EMAIL_MAX_LENGTH:
         problems.setdefault("email", []).append(
             f"Keep the email address to {EMAIL_MAX_LENGTH} characters."
@@ -393,9 +402,9 @@ def _submit(request, org: Organization) -> JsonResponse:
                            f"Send the form as JSON (Content-Type: application/json), "
                            f"not {sent}.")
     try:
-        body = json.loads(request.body)
-    except ValueError as exc:
-        return _json_error(400, "malformed_json", f"The body is not valid JSON: {exc}.")
+        body = json_parse(request.body)
+    except JsonRejected as exc:
+        return _json_error(400, exc.code, exc.message)
     if not isinstance(body, dict):
         return _json_error(400, "malformed_json", "Send one JSON object with the form's fields.")
     unknown = sorted(set(body) - JSON_FIELDS)
