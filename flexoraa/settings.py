@@ -527,7 +527,11 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # axes' INFO line for every failed sign-in says nothing its WARNING lines do not.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Demo -----------------------------------------------------------------------------------
