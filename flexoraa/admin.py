@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,6 +14,7 @@ from django.urls import path, reverse
 from flexoraa import selectors, services
 from flexoraa.actors import Actor
 from flexoraa.errors import FlexoraaError
+from flexoraa.form_fields import BoundedJSONFormField
 from flexoraa.models import (
     ApiKey,
     AuditEvent,
@@ -36,6 +38,11 @@ def is_tenant_manager(request) -> bool:
     return membership is not None and role_is_managing(membership.role)
 
 
+# JSON a manager types (business hours, settings) is read with bounded nesting and text the
+# database can store, so a bad value is a reason on the form, never a 500.
+JSON_FORM_FIELDS = {models.JSONField: {"form_class": BoundedJSONFormField}}
+
+
 def console_actor(request, org: Organization) -> Actor:
     """Who acts in the console on ``org``: the manager's own membership (built once for the
     request), or, for a platform superuser working on another tenant, that person with their
@@ -53,6 +60,7 @@ class TenantAdmin(admin.ModelAdmin):
     manager_can_add = False
     manager_can_change = False
     manager_can_delete = False
+    formfield_overrides = JSON_FORM_FIELDS
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -126,6 +134,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "timezone", "country", "created_at"]
     search_fields = ["name", "slug"]
     fields = ["name", "slug", "timezone", "country", "business_hours", "settings"]
+    formfield_overrides = JSON_FORM_FIELDS
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -64,9 +64,6 @@ class BoundedJSONParser(BaseParser):
         problem = first_unstorable(value)
         if problem is not None:
             path, reason, code = problem
-            # The path may hold the very character refused (in a key); the answer must not,
-            # or rendering it would fail the same way storing it did.
-            path = _UNSTORABLE.sub("\ufffd", path)
             raise BodyRejected(code, f"{path or 'The body'}: {reason}",
                                fields={path or "non_field_errors": [reason]})
         return value
@@ -75,8 +72,17 @@ class BoundedJSONParser(BaseParser):
 def first_unstorable(value) -> tuple[str, str, str] | None:
     """``(path, reason, code)`` of the first string or number in a parsed JSON value that the
     API must not store, or None. The path is dotted (``items.0.text``); an object key with a
-    bad character is reported at the key itself. The value must be bounded in depth
-    (``json_parse`` checks it); the walk is iterative all the same."""
+    bad character is reported at the key itself, shown with U+FFFD in its place: an answer
+    holding the very character refused would fail to render the way storing it did. The value
+    must be bounded in depth (``json_parse`` checks it); the walk is iterative all the same."""
+    problem = _first_unstorable(value)
+    if problem is None:
+        return None
+    path, reason, code = problem
+    return _UNSTORABLE.sub("\ufffd", path), reason, code
+
+
+def _first_unstorable(value) -> tuple[str, str, str] | None:
     stack: list[tuple[str, object]] = [("", value)]
     while stack:
         path, item = stack.pop()
