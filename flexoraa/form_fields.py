@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput, JSONString
 
 from flexoraa.jsonsafe import MAX_JSON_DEPTH, JsonRejected, json_parse
-from flexoraa.parsers import first_unstorable
+from flexoraa.storable import first_unstorable
 
 
 class BoundedJSONFormField(forms.JSONField):

@@ -7,9 +7,6 @@ API stores what it is given rather than repairing it, so text the database canno
 refused with a 400 that names the field, not replaced the way a provider's webhook body is.
 """
 
-import math
-import re
-
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
@@ -17,10 +14,7 @@ from rest_framework.renderers import JSONRenderer
 
 from flexoraa.errors import FlexoraaError
 from flexoraa.jsonsafe import JsonRejected, json_parse
-
-_NUL = "\x00"
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+from flexoraa.storable import first_unstorable
 
 
 class BodyRejected(ParseError, FlexoraaError):
@@ -67,58 +61,3 @@ class BoundedJSONParser(BaseParser):
             raise BodyRejected(code, f"{path or 'The body'}: {reason}",
                                fields={path or "non_field_errors": [reason]})
         return value
-
-
-def first_unstorable(value) -> tuple[str, str, str] | None:
-    """``(path, reason, code)`` of the first string or number in a parsed JSON value that the
-    API must not store, or None. The path is dotted (``items.0.text``); an object key with a
-    bad character is reported at the key itself, shown with U+FFFD in its place: an answer
-    holding the very character refused would fail to render the way storing it did. The value
-    must be bounded in depth (``json_parse`` checks it); the walk is iterative all the same."""
-    problem = _first_unstorable(value)
-    if problem is None:
-        return None
-    path, reason, code = problem
-    return _UNSTORABLE.sub("\ufffd", path), reason, code
-
-
-def _first_unstorable(value) -> tuple[str, str, str] | None:
-    stack: list[tuple[str, object]] = [("", value)]
-    while stack:
-        path, item = stack.pop()
-        if isinstance(item, str):
-            reason = unstorable_text_reason(item)
-            if reason is not None:
-                return path, reason, "unstorable_text"
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return (path, "NaN and Infinity are not JSON numbers; send a finite number.",
-                        "malformed_json")
-        elif isinstance(item, dict):
-            children = []
-            for key, child in item.items():
-                child_path = f"{path}.{key}" if path else str(key)
-                key_reason = unstorable_text_reason(key)
-                if key_reason is not None:
-                    return child_path, f"this key {key_reason[0].lower()}{key_reason[1:]}", (
-                        "unstorable_text")
-                children.append((child_path, child))
-            stack.extend(reversed(children))
-        elif isinstance(item, list):
-            stack.extend(reversed([(f"{path}.{index}" if path else str(index), child)
-                                   for index, child in enumerate(item)]))
-    return None
-
-
-def unstorable_text_reason(text: str) -> str | None:
-    """Why the database cannot store this text as it is, or None when it can."""
-    if text.isascii() and _NUL not in text:
-        return None
-    if _NUL in text:
-        return ("Contains a NUL character (U+0000), which cannot be stored; "
-                "remove it and send the text again.")
-    surrogate = _SURROGATE.search(text)
-    if surrogate is not None:
-        return (f"Contains an unpaired surrogate (U+{ord(surrogate.group()):04X}), which is not "
-                "valid Unicode text; send the text as valid UTF-8.")
-    return None

@@ -40,8 +40,8 @@ from flexoraa import selectors as core_selectors
 from flexoraa.errors import FlexoraaError
 from flexoraa.jsonsafe import JsonRejected, json_parse
 from flexoraa.models import Organization
-from flexoraa.parsers import unstorable_text_reason
 from flexoraa.responses import error_response
+from flexoraa.storable import unstorable_text_reason
 from leads import selectors, services
 from leads.csv_import import plain_amount
 from leads.models import Lead, Source, Timeline

@@ -43,6 +43,7 @@ from agents.templates_text import template_render
 from flexoraa.actors import Actor
 from flexoraa.errors import Conflict, NotFound
 from flexoraa.models import Organization
+from flexoraa.storable import unstorable_text_reason
 from leads import services as lead_services
 from leads.selectors import OPEN_STATUSES, Status
 
@@ -83,6 +84,7 @@ def _send(*, org, conversation, sender, author, text, template, template_params,
                              fields={"sender": ["Not an outbound sender."]})
     text = (text or "").strip()
     params = [str(value).strip() for value in template_params]
+    _storable_check(text, params)
     if client_id:
         earlier = _earlier_send(org, conversation, client_id, text, template, params)
         if earlier is not None:
@@ -154,6 +156,17 @@ def _earlier_send(org, conversation, client_id, text, template, params) -> Messa
         raise Conflict("This client_id was already used for a different message.",
                        fields={"client_id": ["Already used."]})
     return earlier
+
+
+def _storable_check(text: str, params: list[str]) -> None:
+    # Before anything queries by the text: PostgreSQL refuses a NUL or a lone surrogate in
+    # any text value, so the console's reply box (a form post, with no parser before it)
+    # failed with a 500 instead of a reason.
+    for name, values in (("text", [text]), ("template_params", params)):
+        for value in values:
+            reason = unstorable_text_reason(value)
+            if reason is not None:
+                raise MessageInvalid(f"{name}: {reason}", fields={name: [reason]})
 
 
 def _content_check(channel, text, template, params) -> tuple[str, str]:

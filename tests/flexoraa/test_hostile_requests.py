@@ -240,3 +240,35 @@ def test_the_console_and_the_admin_refuse_a_nul_in_their_searches(login_client, 
         response = console.get(url)
         assert response.status_code == 400, (url, response.status_code)
         assert "NUL character" in response.content.decode()
+
+
+# --- console forms ----------------------------------------------------------------------------
+
+
+def test_a_nul_typed_in_the_inbox_reply_is_a_reason_on_the_page_not_a_500(login_client, manager,
+                                                                          org):
+    from django.utils import timezone
+
+    from agents.models import Message
+    from tests.agents.factories import make_conversation
+
+    conversation = make_conversation(org, last_inbound_at=timezone.now(), assignee=manager)
+    before = database_rows()
+
+    response = login_client(manager).post(f"/inbox/{conversation.pk}/reply/",
+                                          {"text": "Hello\x00there"})
+
+    assert response.status_code == 400
+    assert "NUL character (U+0000)" in response.content.decode()
+    assert not Message.objects.filter(conversation=conversation, body__contains="Hello").exists()
+    assert database_rows() == before
+
+
+def test_the_send_route_refuses_a_nul_or_surrogate_in_template_parameters(key_client, org):
+    conversation = TENANT_OBJECT_MAKERS[model_named("Conversation")](org)
+    for escaped in ("\\u0000", "\\udbff"):
+        body = '{"template": 1, "template_params": ["ok", "x' + escaped + '"]}'
+        response = key_client.generic("POST", f"/api/conversations/{conversation.pk}/send/",
+                                      body.encode(), content_type="application/json")
+        error = assert_error_shape(response, 400, "unstorable_text")
+        assert list(error["fields"]) == ["template_params.1"]
