@@ -9,6 +9,7 @@ a body.
 """
 
 import json
+import math
 import re
 
 # The deepest real payload we take (a WhatsApp status with its pricing and errors) nests 8
@@ -45,8 +46,11 @@ def json_parse(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH):
 
 def json_clean(value) -> tuple[object, bool]:
     """``(value, changed)``: the value with NUL and unpaired surrogates replaced by U+FFFD in
-    every string and key; ``changed`` says whether anything was replaced. The value must be
-    bounded in depth (``json_parse`` checks it)."""
+    every string and key, and NaN and infinities (which Python reads but JSON columns refuse)
+    by null; ``changed`` says whether anything was replaced. The value must be bounded in
+    depth (``json_parse`` checks it)."""
+    if isinstance(value, float):
+        return (value, False) if math.isfinite(value) else (None, True)
     if isinstance(value, str):
         if value.isascii() and "\x00" not in value:
             return value, False

@@ -225,6 +225,21 @@ def test_characters_the_database_cannot_store_are_replaced_and_every_event_kept(
         assert message.body == f"price?{REPLACEMENT} and {REPLACEMENT} half a pair"
 
 
+def test_nan_and_infinity_in_a_signed_body_are_stored_as_null_and_the_event_kept(
+    provider, channel, post
+):
+    events = good_events(provider)
+    raw = encoded(provider.body(channel, events))
+    raw = raw[:-1] + b', "odd": [NaN, Infinity, -Infinity, 1e999]}'
+    response = post(raw)
+    assert response.status_code == 200
+    rows = deliveries()
+    assert len(rows) == provider.events_per_body
+    assert {row.state for row in rows} == {DeliveryState.PROCESSED}
+    if provider.name == "razorpay":  # the body is the event
+        assert rows[0].payload["odd"] == [None, None, None, None] and rows[0].sanitized
+
+
 def test_a_good_event_beside_an_unreadable_one_is_processed_and_the_other_kept_failed(
     provider, channel, post
 ):
