@@ -27,6 +27,7 @@ from billing.models import PaymentStatus
 from billing.templatetags.billing_format import thousands
 from flexoraa.csv_cells import safe_row
 from flexoraa.errors import FlexoraaError, ValidationFailed
+from flexoraa.storable import unstorable_text_reason
 from flexoraa.views import TenantPageMixin
 
 RECENT_PAYMENTS = 10
@@ -175,6 +176,12 @@ class BuyView(WalletPageMixin, View):
         return response
 
 
+CHECKOUT_FIELDS = ("razorpay_order_id", "razorpay_payment_id", "razorpay_signature")
+CHECKOUT_UNREADABLE = ("Razorpay's answer could not be read: it holds a character no Razorpay "
+                       "id has. If the payment went through, the tokens are added as soon as "
+                       "Razorpay confirms it.")
+
+
 class CheckoutCallbackView(WalletPageMixin, View):
     """Checkout's handler posts razorpay_payment_id, razorpay_order_id and
     razorpay_signature here (a CSRF-protected form)."""
@@ -183,12 +190,16 @@ class CheckoutCallbackView(WalletPageMixin, View):
     http_method_names = ["post", "options"]
 
     def post(self, request):
+        answer = {name: request.POST.get(name, "") for name in CHECKOUT_FIELDS}
+        if any(unstorable_text_reason(value) for value in answer.values()):
+            # No Razorpay id holds a NUL; looked up as it is, PostgreSQL refused it with a 500.
+            return self.wallet_page(request, error=CHECKOUT_UNREADABLE, status=400)
         try:
             payment = services.payment_checkout_confirm(
                 org=self.organization,
-                order_id=request.POST.get("razorpay_order_id", ""),
-                payment_id=request.POST.get("razorpay_payment_id", ""),
-                signature=request.POST.get("razorpay_signature", ""),
+                order_id=answer["razorpay_order_id"],
+                payment_id=answer["razorpay_payment_id"],
+                signature=answer["razorpay_signature"],
                 actor=self.actor,
             )
         except PaymentProviderUnavailable as error:

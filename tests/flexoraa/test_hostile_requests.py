@@ -272,3 +272,19 @@ def test_the_send_route_refuses_a_nul_or_surrogate_in_template_parameters(key_cl
                                       body.encode(), content_type="application/json")
         error = assert_error_shape(response, 400, "unstorable_text")
         assert list(error["fields"]) == ["template_params.1"]
+
+
+@pytest.mark.parametrize("field", ["razorpay_order_id", "razorpay_payment_id",
+                                   "razorpay_signature"])
+def test_a_nul_in_razorpays_checkout_answer_is_a_reason_on_the_wallet_not_a_500(
+    login_client, manager, field
+):
+    answer = {"razorpay_order_id": "order_1", "razorpay_payment_id": "pay_1",
+              "razorpay_signature": "0" * 64, field: "x\x00y"}
+    before = database_rows()
+
+    response = login_client(manager).post("/billing/checkout/callback/", answer)
+
+    assert response.status_code == 400
+    assert "holds a character no Razorpay id has" in response.content.decode()
+    assert database_rows() == before
