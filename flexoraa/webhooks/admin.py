@@ -15,8 +15,8 @@ from flexoraa.webhooks import services
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(TenantAdmin):
-    list_display = ["received_at", "provider", "event_type", "state", "outcome", "attempts",
-                    "next_attempt_at", "sanitized", "short_error"]
+    list_display = ["event_id", "received_at", "provider", "event_type", "state", "outcome",
+                    "attempts", "next_attempt_at", "sanitized", "short_error"]
     list_filter = ["provider", "state", "sanitized", "outcome"]
     search_fields = ["event_id"]
     date_hierarchy = "received_at"

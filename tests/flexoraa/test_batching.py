@@ -50,6 +50,24 @@ def test_a_broker_failure_is_logged_and_never_reaches_the_request(caplog):
     assert "could not queue a batch" in caplog.text
 
 
+def test_a_batch_the_broker_refused_goes_out_once_the_broker_is_back():
+    published, broker_up, done = [], threading.Event(), threading.Event()
+
+    def publish(ids):
+        if not broker_up.is_set():
+            raise ConnectionError("broker down")
+        published.append(ids)
+        done.set()
+
+    batcher = IdBatcher("test", publish, interval=lambda: 0.01, batch_size=100)
+    batcher.add([1, 2, 3])
+    time.sleep(0.1)  # a few refused tries
+    assert published == []
+    broker_up.set()
+    assert done.wait(5), "the held ids were never published"
+    assert published == [[1, 2, 3]]
+
+
 def test_flush_publishes_what_is_held_now():
     published = []
     batcher = IdBatcher("test", published.append, interval=lambda: 60, batch_size=2)
