@@ -29,6 +29,8 @@ class SignInThrottle(models.Model):
             models.UniqueConstraint(fields=["scope", "key"], name="signin_throttle_unique_key"),
             models.CheckConstraint(condition=~Q(key=""), name="signin_throttle_key_not_empty"),
         ]
+        # The console lists, and the prune job deletes, by the time of the last attempt.
+        indexes = [models.Index(fields=["last_attempt_at"], name="signin_throttle_last")]
 
     def __str__(self):
         return f"{self.get_scope_display()} {self.key}"

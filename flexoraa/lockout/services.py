@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -48,15 +48,21 @@ class Claim:
 def _locked_rows(keys):
     """The counters of ``keys``, created when missing and locked in (scope, key) order. Call
     inside a transaction."""
-    # ON CONFLICT DO NOTHING: concurrent first attempts all find one row to queue on.
-    SignInThrottle.objects.bulk_create(
-        [SignInThrottle(scope=scope, key=key) for scope, key in keys], ignore_conflicts=True
-    )
-    return list(
-        SignInThrottle.objects.select_for_update()
-        .filter(selectors.keys_condition(keys))
-        .order_by("scope", "key")
-    )
+    for _ in range(3):
+        # ON CONFLICT DO NOTHING: concurrent first attempts all find one row to queue on.
+        SignInThrottle.objects.bulk_create(
+            [SignInThrottle(scope=scope, key=key) for scope, key in keys], ignore_conflicts=True
+        )
+        rows = list(
+            SignInThrottle.objects.select_for_update()
+            .filter(selectors.keys_condition(keys))
+            .order_by("scope", "key")
+        )
+        # The prune job may delete a lapsed row between the insert and the lock; insert again
+        # rather than let an attempt through uncounted.
+        if len(rows) == len(keys):
+            return rows
+    raise RuntimeError("Sign-in counters vanished three times in a row.")
 
 
 def _charge(keys, *, refuse_when_locked: bool) -> Claim:
@@ -117,6 +123,16 @@ def api_key_failure_record(*, address: str | None) -> rules.Lock | None:
         return None
     _charge([(Scope.API_KEY_ADDRESS, address)], refuse_when_locked=False)
     return selectors.api_key_address_lock(address)
+
+
+def sign_in_counters_prune() -> int:
+    """Delete the counters whose count has lapsed (one DELETE), so guessed usernames and
+    passing addresses do not pile up. Returns how many went."""
+    lapsed_before = timezone.now() - selectors.limits().window
+    deleted, _ = SignInThrottle.objects.filter(
+        Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=lapsed_before)
+    ).delete()
+    return deleted
 
 
 def _failure_records_forget(*, usernames=(), addresses=()) -> None:

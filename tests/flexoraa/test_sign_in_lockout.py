@@ -332,3 +332,44 @@ def test_sign_in_locks_are_not_kept_for_people_who_never_failed(sdr):
 def test_a_signed_in_manager_role_has_the_lock_page_in_the_console_index(manager, login_client):
     assert manager.role == Role.MANAGER
     assert LOCKS in login_client(manager).get("/admin/").content.decode()
+
+
+# --- Housekeeping ----------------------------------------------------------------------------
+
+
+def test_the_hourly_prune_deletes_lapsed_counts_and_keeps_live_ones(org, sdr, celery_eager):
+    from flexoraa.lockout.tasks import counters_prune
+
+    fail_times(Client(REMOTE_ADDR="198.51.100.80"), "someone-else", 2)
+    fail_times(Client(REMOTE_ADDR="198.51.100.81"), sdr.user.username, LIMIT)
+    SignInThrottle.objects.filter(key__in=["someone-else", "198.51.100.80"]).update(
+        last_attempt_at=timezone.now() - timedelta(minutes=16)
+    )
+
+    assert counters_prune.delay().get() == {"deleted": 2}
+
+    assert set(SignInThrottle.objects.values_list("key", flat=True)) == {
+        sdr.user.username.lower(), "198.51.100.81"
+    }
+    assert post_login(Client(), sdr.user.username, PASSWORD).status_code == 429
+
+
+def test_a_count_pruned_between_insert_and_lock_is_inserted_again(sdr, monkeypatch):
+    from flexoraa.lockout import services
+
+    original = SignInThrottle.objects.bulk_create
+    calls = []
+
+    def insert_then_lose_the_row(objs, **kwargs):
+        result = original(objs, **kwargs)
+        calls.append(len(objs))
+        if len(calls) == 1:  # the prune job strikes once, right after the first insert
+            SignInThrottle.objects.filter(scope=Scope.ACCOUNT).delete()
+        return result
+
+    monkeypatch.setattr(SignInThrottle.objects, "bulk_create", insert_then_lose_the_row)
+    claim = services.sign_in_attempt_claim(username=sdr.user.username, address="198.51.100.90")
+
+    assert len(calls) == 2
+    assert claim.granted and len(claim.keys) == 2
+    assert SignInThrottle.objects.get(scope=Scope.ACCOUNT).attempts == 1
