@@ -19,7 +19,7 @@ $(STAMP): $(DEV_LOCK) pyproject.toml
 		|| { echo "Flexoraa needs Python 3.11 or newer (found: $$($(PYTHON) --version))."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r $(DEV_LOCK)
+	$(PY) -m pip install --progress-bar on -r $(DEV_LOCK)
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -32,9 +32,10 @@ endif
 free-port:
 	@$(PYTHON) -I flexoraa/ports.py --port $(PORT)
 
+# run_stack builds the NLU model when it is missing, beside the web server: the site answers
+# while it trains, and the worker that reads messages with it starts when it is ready.
 run: free-port install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py train_nlu --if-missing
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_leads
 	$(PY) manage.py seed_demo_tokens

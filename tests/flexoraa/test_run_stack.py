@@ -1,6 +1,7 @@
 """What `make run` starts, started the way a newcomer starts it: migrate, seed, run_stack on
 the embedded default in a fresh var/ folder; then Ctrl-C stops web, worker and beat."""
 
+import io
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.core.management import call_command
 from openapi_spec_validator import validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,6 +153,9 @@ def test_make_run_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
     output = log_path.read_text()
     assert not (tmp_path / "var" / "stack.json").exists()
     assert f"Flexoraa is starting at {base}/" in output
+    # The worker started once the NLU step had the model (built here already, so at once).
+    assert "is already built." in output
+    assert output.index("[nlu   ]") < output.index("[worker]")
     assert "manager  login: manager / flexoraa-demo" in output
     assert "Stopped web, worker and beat." in output
     assert f"Provider sandbox {sandbox_root}: Razorpay {sandbox} (buy tokens at" in output
@@ -195,3 +200,54 @@ def test_run_stack_on_a_taken_port_says_so_in_one_line_and_starts_nothing(tmp_pa
     assert len(lines) == 1 and lines[0].startswith(f"Port {port} is in use; run `make run PORT=")
     assert "Flexoraa is starting" not in done.stdout
     assert not (tmp_path / "var" / "stack.json").exists()
+
+
+@pytest.fixture
+def quick_stack(monkeypatch, settings, tmp_path):
+    """run_stack with stand-ins for its processes: web and beat sleep, the NLU step and the
+    worker are what each test says. No provider sandbox (its URLs are not on this machine)."""
+    from flexoraa.management.commands import run_stack
+
+    settings.VAR_DIR = tmp_path
+    settings.PROVIDER_SANDBOX_URL = "https://sandbox.example.com"
+    settings.RAZORPAY_BASE_URL = "https://api.razorpay.com/v1"
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def run(nlu_code: str, worker_code: str) -> tuple[int, str]:
+        monkeypatch.setattr(run_stack, "nlu_ready_command",
+                            lambda: [sys.executable, "-c", nlu_code])
+        monkeypatch.setattr(run_stack, "stack_processes", lambda host, port: {
+            "web": sleeper, "worker": [sys.executable, "-c", worker_code], "beat": sleeper})
+        messages = io.StringIO()
+        try:
+            call_command("run_stack", "--port", str(free_port()), stdout=messages,
+                         stderr=messages)
+            code = 0
+        except SystemExit as stop:
+            code = stop.code
+        return code, messages.getvalue()
+
+    yield run
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+def test_the_worker_starts_only_once_the_nlu_model_is_ready(quick_stack, capfd):
+    # The worker stand-in exits at once, which stops the stack: its line must come after
+    # the model's.
+    code, messages = quick_stack(
+        "import time; time.sleep(1); print('model ready')",
+        "print('worker up'); raise SystemExit(5)")
+    relayed = capfd.readouterr().out
+    assert code == 1 and "worker exited with code 5; stopped the others." in messages
+    assert "The worker starts once the NLU model is ready" in messages
+    assert relayed.index("[nlu   ] model ready") < relayed.index("[worker] worker up")
+
+
+def test_a_failed_nlu_step_stops_the_stack_and_the_worker_never_starts(quick_stack, capfd):
+    code, messages = quick_stack("print('corpus unreadable'); raise SystemExit(3)",
+                                 "print('worker up')")
+    relayed = capfd.readouterr().out
+    assert code == 1 and "nlu exited with code 3; stopped the others." in messages
+    assert "[nlu   ] corpus unreadable" in relayed and "worker up" not in relayed

@@ -1,3 +1,5 @@
+import io
+import sys
 from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
@@ -7,6 +9,7 @@ from agents import nlu
 from agents.nlu import model
 from agents.nlu.corpus import ACTS, INTENTS, CorpusError, load_corpus
 from agents.nlu.evaluation import evaluate, report_lines
+from flexoraa.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -18,8 +21,11 @@ class Command(BaseCommand):
                             help="Do nothing when this corpus's model is already built.")
         parser.add_argument("--no-register", action="store_true",
                             help="Save the artefact but leave the active version as it is.")
+        parser.add_argument("--search", action="store_true",
+                            help="Cross-validate every candidate classifier even when "
+                                 "agents/nlu/selection.json holds this corpus's choice.")
 
-    def handle(self, *args, if_missing: bool, no_register: bool, **options):
+    def handle(self, *args, if_missing: bool, no_register: bool, search: bool, **options):
         try:
             corpus = load_corpus()
         except CorpusError as exc:
@@ -34,9 +40,24 @@ class Command(BaseCommand):
             self.stdout.write(f"NLU model {version} is already built.")
             return
         self._describe(corpus)
+        selection = None if search else model.recorded_selection(version, config)
         self.stdout.write(f"Training {model.MODEL_NAME} {version} on {len(corpus.train)} "
                           f"messages…")
-        artefact = model.train(corpus.train, config)
+        if selection is None:
+            self.stdout.write(f"  choosing the intent classifier by {config.folds}-fold "
+                              f"cross-validation of {len(config.candidates)} candidates")
+        else:
+            self.stdout.write(f"  intent classifier {model.candidate_name(selection.candidate)}"
+                              f", as the last search chose it for this corpus "
+                              f"({model.SELECTION_FILE.name}; --search runs it again)")
+        artefact = self._train(corpus, config, selection, options)
+        if artefact.chosen["searched"]:
+            chosen = next(candidate for candidate in config.candidates
+                          if model.candidate_name(candidate)
+                          == artefact.chosen["intent_classifier"])
+            model.record_selection(model.Selection(
+                version=version, candidate=chosen,
+                cross_validated_macro_f1=artefact.chosen["cross_validated_macro_f1"]))
 
         def analyze_with_new_model(text):
             intent, confidence, act = artefact.predict(text)
@@ -63,6 +84,19 @@ class Command(BaseCommand):
         self.stdout.write(f"\nSaved {model.artefact_path(version)} (sha256 {sha256[:12]}…).")
         self._register({"name": model.MODEL_NAME, "version": version, "sha256": sha256,
                         "metrics": metrics}, no_register)
+
+    def _train(self, corpus, config, selection, options) -> model.CompiledModel:
+        # The bar goes to the real stderr (Django's wrapper would end every redraw with a
+        # newline); call_command(stderr=...) hands its own stream in the options.
+        stream = (io.StringIO() if options.get("verbosity", 1) == 0
+                  else options.get("stderr") or sys.stderr)
+        label = f"Training {model.MODEL_NAME}"
+        with ProgressBar(model.training_steps(config, selection), stream, label) as bar:
+            def on_step(stage: str) -> None:
+                bar.label = f"{label} ({stage} done)"
+                bar.advance()
+
+            return model.train(corpus.train, config, selection=selection, on_step=on_step)
 
     def _describe(self, corpus) -> None:
         examples = corpus.all

@@ -1,5 +1,10 @@
 """Start web, worker and beat together (what `make run` runs) and stop all three on Ctrl-C.
 
+The web server and beat start at once; the worker, which reads every inbound message with the
+NLU, starts when `train_nlu --if-missing` has the model ready (on a new machine it trains it,
+showing its progress, while the site already answers). Messages that arrive meanwhile wait in
+the queue, so none is read without the model.
+
 When PROVIDER_SANDBOX_URL or RAZORPAY_BASE_URL points at this machine (the development
 default), the local provider sandbox (Razorpay, Meta's Graph API, Gmail) runs beside them,
 posting its signed webhooks to this web server, so buying tokens and messaging leads work end
@@ -22,6 +27,11 @@ from flexoraa.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PEOPLE
 from flexoraa.ports import DEFAULT_PORT, busy_port_message, next_free_port, port_in_use
 
 STOP_GRACE_SECONDS = 10
+
+
+def nlu_ready_command() -> list[str]:
+    """Builds the NLU model when this corpus's is missing (else says so) and registers it."""
+    return [sys.executable, "manage.py", "train_nlu", "--if-missing"]
 
 
 def stack_processes(host: str, port: int) -> dict[str, list[str]]:
@@ -100,6 +110,7 @@ class Command(BaseCommand):
         # Links in emails point at the port actually served, unless SITE_URL says otherwise.
         served_env = {} if "SITE_URL" in os.environ else {"SITE_URL": url.rstrip("/")}
         children: dict[str, subprocess.Popen] = {}
+        relays: list[threading.Thread] = []
         stopping = threading.Event()
 
         def relay(name, stream):
@@ -107,17 +118,25 @@ class Command(BaseCommand):
                 sys.stdout.write(f"[{name:<6}] {line}")
                 sys.stdout.flush()
 
-        processes = {name: (command, {}) for name, command in stack_processes(host, port).items()}
-        if sandbox is not None:
-            processes["sandbox"] = sandbox[:2]
-        for name, (command, extra_env) in processes.items():
+        def start(name, command, extra_env):
             process = subprocess.Popen(  # noqa: S603  (our own interpreter and commands)
                 command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 env={**os.environ, **served_env, **extra_env, "PYTHONUNBUFFERED": "1"},
                 start_new_session=True,
             )
             children[name] = process
-            threading.Thread(target=relay, args=(name, process.stdout), daemon=True).start()
+            relays.append(threading.Thread(target=relay, args=(name, process.stdout),
+                                           daemon=True))
+            relays[-1].start()
+
+        processes = {name: (command, {}) for name, command in stack_processes(host, port).items()}
+        # The worker waits for the model; the site does not.
+        worker = processes.pop("worker")
+        processes["nlu"] = (nlu_ready_command(), {})
+        if sandbox is not None:
+            processes["sandbox"] = sandbox[:2]
+        for name, (command, extra_env) in processes.items():
+            start(name, command, extra_env)
 
         stack.record_address(url.rstrip("/"))
         self.stdout.write(self.style.SUCCESS(f"\nFlexoraa is starting at {url}"))
@@ -129,6 +148,8 @@ class Command(BaseCommand):
                               f"{settings.META_GRAPH_URL}, Gmail {settings.GMAIL_API_URL}")
         for username, _first, _last, role, _capacity in DEMO_PEOPLE:
             self.stdout.write(f"  {role:<8} login: {username} / {DEMO_PASSWORD}")
+        self.stdout.write("  The worker starts once the NLU model is ready (a new machine trains "
+                          "it first); messages wait in the queue until then.")
         self.stdout.write("  Press Ctrl-C to stop web, worker and beat.\n")
 
         def request_stop(signum, frame):
@@ -138,17 +159,22 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, request_stop)
         failed = None
         while not stopping.is_set():
-            for name, process in children.items():
-                if process.poll() is not None:
-                    failed = name
-                    stopping.set()
-                    break
+            ended = next((name for name, process in children.items()
+                          if process.poll() is not None), None)
+            if ended == "nlu" and children[ended].returncode == 0:
+                del children[ended]
+                start("worker", *worker)
+            elif ended is not None:
+                failed, failed_code = ended, children[ended].returncode
+                stopping.set()
             stopping.wait(0.5)
         self._stop_all(children)
         stack.forget_address()
+        for thread in relays:
+            # A child's last lines (why it failed) come before the summary below.
+            thread.join(timeout=2)
         if failed:
-            self.stderr.write(f"{failed} exited with code {children[failed].returncode}; "
-                              "stopped the others.")
+            self.stderr.write(f"{failed} exited with code {failed_code}; stopped the others.")
             sys.exit(1)
         self.stdout.write("Stopped web, worker and beat.")
 
