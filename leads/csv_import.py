@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from django.db import DataError
 
+from flexoraa.csv_cells import read_cell
 from flexoraa.errors import FlexoraaError
 from flexoraa.models import Organization
 from leads import services
@@ -328,7 +329,8 @@ def _import_row(*, org, actor, columns, row, lines: range,
     if len(row) != len(columns):
         return (f"This row has {len(row)} cell(s) but the header names {len(columns)} "
                 f"column(s).")
-    values = {column: cell.strip() for column, cell in zip(columns, row, strict=True)}
+    values = {column: read_cell(cell).strip()
+              for column, cell in zip(columns, row, strict=True)}
     # What a Django form refuses too: PostgreSQL cannot store a NUL character in text, nor
     # an email longer than its column.
     with_nul = [column for column, value in values.items() if "\x00" in value]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from flexoraa.csv_cells import safe_cell, safe_row
+from flexoraa.csv_cells import read_cell, safe_cell, safe_row
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("flexoraa", "leads", "agents", "billing", "appointments", "experiments", "compliance",
@@ -43,3 +43,9 @@ def test_every_module_that_writes_csv_writes_through_the_guard():
     unguarded = [str(path.relative_to(ROOT)) for path in writers
                  if "from flexoraa.csv_cells import" not in path.read_text(encoding="utf-8")]
     assert unguarded == [], f"CSV written without flexoraa.csv_cells: {unguarded}"
+
+
+@pytest.mark.parametrize("value", ["=1", "+91 98765 43210", "-2", "@SUM(A1)", "\t=1", "Plain",
+                                   "'quoted", "", "'"])
+def test_a_cell_read_back_is_the_value_written(value):
+    assert read_cell(safe_cell(value)) == value

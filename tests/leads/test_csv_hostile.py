@@ -226,3 +226,25 @@ def test_the_console_upload_refuses_a_binary_file_on_the_form(login_client, mana
     assert response.status_code == 200
     assert "is not UTF-8 text" in response.content.decode()
     assert not Lead.objects.exists()
+
+
+def test_the_report_fixed_and_imported_again_gives_back_the_cells_as_they_were(org, tmp_path):
+    source = tmp_path / "leads.csv"
+    source.write_text("name,phone,budget_amount,budget_currency\n"
+                      "=Asha,+919876543210,lots,INR\n", encoding="utf-8")
+    report = tmp_path / "rejected.csv"
+    call_command("import_leads", str(source), org=org.slug, report=str(report), verbosity=0,
+                 stdout=io.StringIO())
+    with report.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1][2:] == ["'=Asha", "'+919876543210", "lots", "INR"]
+
+    fixed = tmp_path / "fixed.csv"
+    with fixed.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(rows[0][2:])
+        writer.writerow([*rows[1][2:4], "250000", "INR"])
+    call_command("import_leads", str(fixed), org=org.slug, verbosity=0, stdout=io.StringIO())
+
+    lead = Lead.objects.for_org(org).get()
+    assert (lead.name, lead.phone) == ("=Asha", "+919876543210")

@@ -270,8 +270,9 @@ def test_the_report_file_holds_each_rejected_row_with_its_cells(org, leads_csv, 
     assert rows[0] == ["line", "reason", *HEADER.split(",")]
     assert [row[0] for row in rows[1:]] == ["4", "6", "9"]
     assert rows[2][1] == "budget_amount: Give the budget as a number, like 250000."
-    assert rows[2][2:] == ["Bad Budget", "+919876543219", "", "multi\nline need", "lots", "INR",
-                           "", ""]
+    # The phone starts with +, which a spreadsheet would run as a formula: written as text.
+    assert rows[2][2:] == ["Bad Budget", "'+919876543219", "", "multi\nline need", "lots",
+                           "INR", "", ""]
 
 
 @pytest.mark.parametrize(("args", "message"), [
