@@ -20,7 +20,7 @@ from billing.models import (
     TokenWallet,
 )
 from billing.templatetags.billing_format import money
-from flexoraa.admin import TenantAdmin, is_tenant_manager
+from flexoraa.admin import TenantAdmin, console_actor, is_tenant_manager
 
 
 @admin.register(TokenPackage)
@@ -121,7 +121,7 @@ class ActionPriceAdmin(TenantAdmin):
         # A manager's form has no organization: theirs (a change keeps the row's own).
         org = obj.organization if obj.organization_id else request.organization
         saved = services.action_price_set(org=org, action=obj.action, tokens=obj.tokens,
-                                          actor=request.user)
+                                          actor=console_actor(request, org))
         obj.pk, obj.organization = saved.pk, org
 
 

@@ -14,6 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from flexoraa.actors import Actor
 from flexoraa.errors import FlexoraaError
+from flexoraa.filters import TenantFilterBackend
 from flexoraa.models import Role
 from flexoraa.permissions import ALL_ROLES, MANAGING, HasTenantRole
 from flexoraa.responses import error_body
@@ -93,6 +94,8 @@ class TenantViewSet(viewsets.GenericViewSet):
     """
 
     allowed_roles = ALL_ROLES
+    # Foreign-key filters choose only among the caller's tenant's rows (flexoraa.filters).
+    filter_backends = [TenantFilterBackend]
 
     def get_queryset(self):
         organization = getattr(self.request, "organization", None)

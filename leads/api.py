@@ -10,11 +10,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from flexoraa.api import ALL_ROLES, MANAGING, TenantViewSet, router
-from flexoraa.models import Membership
+from flexoraa.filters import TenantFilterSet
 from flexoraa.tenancy import request_role
 from leads import selectors, services
 from leads.models import Lead, RoutingPoolMember, SlaBreach, Source, Status, Tier
@@ -28,13 +28,14 @@ from leads.serializers import (
     LeadUpdateSerializer,
     RoutingPoolMemberSerializer,
     SlaBreachSerializer,
+    SlaReportQuerySerializer,
     SlaReportSerializer,
 )
 
 TIMELINE_LIMIT = 200
 
 
-class LeadFilter(django_filters.FilterSet):
+class LeadFilter(TenantFilterSet):
     tier = django_filters.ChoiceFilter(choices=Tier.choices)
     status = django_filters.ChoiceFilter(choices=Status.choices)
     source = django_filters.ChoiceFilter(choices=Source.choices)
@@ -160,24 +161,14 @@ class LeadViewSet(
     @action(detail=False, methods=["get"], url_path="sla-report", filterset_class=None)
     def sla_report(self, request):
         """% of first-response targets met and p50 / p90 first-response time."""
-        try:
-            days = int(request.query_params.get("days", 30))
-        except ValueError:
-            days = 0
-        if not 1 <= days <= 365:
-            raise ValidationError({"days": ["Give a whole number of days from 1 to 365."]})
-        owner = None
+        query = SlaReportQuerySerializer(data=request.query_params,
+                                         context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        owner = query.validated_data.get("owner")
         if request_role(request) not in MANAGING:
             owner = request.membership
-        elif request.query_params.get("owner"):
-            try:
-                owner_id = int(request.query_params["owner"])
-            except ValueError:
-                raise ValidationError({"owner": ["Give a membership id."]}) from None
-            owner = Membership.objects.for_org(self.organization).filter(pk=owner_id).first()
-            if owner is None:
-                raise ValidationError({"owner": ["No member of this organization has that id."]})
-        report = selectors.sla_report(self.organization, owner=owner, days=days)
+        report = selectors.sla_report(self.organization, owner=owner,
+                                      days=query.validated_data["days"])
         data = {**report.__dict__, "met_percent": report.met_percent}
         return Response(SlaReportSerializer(data).data)
 

@@ -109,6 +109,22 @@ class LeadTimelineSerializer(serializers.Serializer):
     assignments = LeadAssignmentSerializer(many=True)
 
 
+class SlaReportQuerySerializer(serializers.Serializer):
+    """The SLA report's query parameters. ``owner`` resolves only inside the caller's
+    organization: another tenant's membership reads as one that does not exist."""
+
+    days = serializers.IntegerField(
+        required=False, default=30, min_value=1, max_value=365,
+        error_messages={key: "Give a whole number of days from 1 to 365."
+                        for key in ("invalid", "min_value", "max_value", "max_string_length")},
+    )
+    owner = TenantScopedPrimaryKeyField(
+        queryset=Membership.objects.all(), required=False, allow_null=True,
+        error_messages={"does_not_exist": "No member of this organization has that id.",
+                        "incorrect_type": "Give a membership id."},
+    )
+
+
 class SlaReportSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
     answered = serializers.IntegerField()

@@ -37,6 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from flexoraa import selectors as core_selectors
+from flexoraa.actors import Actor
 from flexoraa.errors import FlexoraaError
 from flexoraa.jsonsafe import JsonRejected, json_parse
 from flexoraa.models import Organization
@@ -191,10 +192,14 @@ def _lead_input(values: dict[str, str]) -> services.LeadInput:
     )
 
 
+# The public form is filled in by the lead, who is no member: the platform takes it in.
+WEB_FORM_ACTOR = Actor.system("web_form")
+
+
 def _intake(org: Organization, values: dict[str, str]) -> None:
     """Raises the service's ``FlexoraaError`` (InvalidContact, ValidationFailed, Conflict)."""
     result = services.lead_intake(org=org, data=_lead_input(values), source=Source.WEB_FORM,
-                                  actor=None)
+                                  actor=WEB_FORM_ACTOR)
     logger.info("lead web form accepted org=%s lead=%s created=%s", org.pk, result.lead.pk,
                 result.created)
 

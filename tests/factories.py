@@ -5,9 +5,14 @@ import factory
 from django.contrib.auth import get_user_model
 
 from flexoraa import services
+from flexoraa.actors import Actor
 from flexoraa.models import ApiKey, AuditEvent, Membership, Organization, Role
 
 User = get_user_model()
+
+# Who sets up a test's data: the platform itself, so a test that checks the actor of its
+# own step never confuses it with the setup's.
+SETUP_ACTOR = Actor.system("test:setup")
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -37,17 +42,17 @@ class UserFactory(factory.django.DjangoModelFactory):
 def make_membership(org, *, role=Role.SDR, capacity=10, is_available=True, user=None):
     return services.membership_create(
         org=org, user=user or UserFactory(), role=role, capacity=capacity,
-        is_available=is_available,
+        is_available=is_available, actor=SETUP_ACTOR,
     )
 
 
 def make_api_key(org, *, name="Integration"):
     """Returns ``(api_key, raw_key)``."""
-    return services.api_key_create(org=org, name=name)
+    return services.api_key_create(org=org, name=name, actor=SETUP_ACTOR)
 
 
-def make_audit_event(org, *, action="test.event", data=None):
-    return services.audit_event_record(org=org, actor=None, action=action, data=data or {})
+def make_audit_event(org, *, action="test.event", data=None, actor=SETUP_ACTOR):
+    return services.audit_event_record(org=org, actor=actor, action=action, data=data or {})
 
 
 def _make_sla_breach(org):
@@ -67,7 +72,8 @@ def _make_pool_member(org):
     from leads.models import Tier
 
     return services.routing_pool_member_add(org=org, tier=Tier.HOT,
-                                            membership=make_membership(org), actor=None)
+                                            membership=make_membership(org),
+                                            actor=SETUP_ACTOR)
 
 
 def _make_lead(org):
@@ -82,7 +88,8 @@ def _make_ledger_entry(org):
     from billing import services as billing_services
 
     return billing_services.wallet_credit(org=org, amount=100, reason="adjustment",
-                                          idempotency_key=uuid.uuid4().hex).entry
+                                          idempotency_key=uuid.uuid4().hex,
+                                          actor=SETUP_ACTOR).entry
 
 
 def _make_channel(org):

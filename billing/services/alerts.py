@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from billing.models import TokenWallet
 from billing.services.wallet import wallet_ensure
+from flexoraa.actors import Actor
 from flexoraa.errors import ValidationFailed
 from flexoraa.models import Organization
 from flexoraa.notifications import email_managers
@@ -17,8 +18,14 @@ from flexoraa.services import audit_event_record
 logger = logging.getLogger(__name__)
 
 
-def low_balance_alerts_send(*, now: datetime | None = None) -> dict:
+LOW_BALANCE_ALERTS_ACTOR = Actor.system("job:billing.low_balance_alerts")
+
+
+def low_balance_alerts_send(
+    *, now: datetime | None = None, actor: Actor = LOW_BALANCE_ALERTS_ACTOR
+) -> dict:
     """Tell each tenant whose balance has dropped below its threshold, once per crossing.
+    Only the hourly job runs this, so its actor is that job unless a caller names another.
 
     One conditional UPDATE claims the wallets (below threshold, not yet told); a credit or a
     lower threshold that brings the balance back re-arms the alert for the next crossing.
@@ -39,7 +46,7 @@ def low_balance_alerts_send(*, now: datetime | None = None) -> dict:
         )
         orgs = Organization.objects.in_bulk([row[1] for row in due])
         for _pk, org_id, balance, threshold in due:
-            audit_event_record(org=orgs[org_id], actor=None, action="wallet.low_balance_alerted",
+            audit_event_record(org=orgs[org_id], actor=actor, action="wallet.low_balance_alerted",
                                data={"balance": balance, "threshold": threshold})
         transaction.on_commit(lambda: _tell(orgs, due))
     return {"alerted": len(due), "rearmed": rearmed}
@@ -61,7 +68,7 @@ def _tell(orgs: dict, due: list) -> None:
             logger.exception("low balance email failed", extra={"organization_id": org_id})
 
 
-def wallet_threshold_update(*, org: Organization, threshold: int, actor) -> TokenWallet:
+def wallet_threshold_update(*, org: Organization, threshold: int, actor: Actor) -> TokenWallet:
     """Set the low-balance alert level. Raises ``ValidationFailed`` for a negative or
     non-integer value."""
     if not isinstance(threshold, int) or isinstance(threshold, bool) or not (

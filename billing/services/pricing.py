@@ -3,8 +3,9 @@
 from django.db import IntegrityError, transaction
 
 from billing.models import ActionPrice, AiAction
+from flexoraa.actors import Actor
 from flexoraa.errors import ValidationFailed
-from flexoraa.models import Membership, Organization
+from flexoraa.models import Organization
 from flexoraa.services import audit_event_record
 
 MAX_PRICE = 1_000_000
@@ -21,7 +22,9 @@ def _check_price(*, action: str, tokens: int) -> None:
         )
 
 
-def action_price_set(*, org: Organization, action: str, tokens: int, actor) -> ActionPrice:
+def action_price_set(
+    *, org: Organization, action: str, tokens: int, actor: Actor
+) -> ActionPrice:
     """Set how many tokens one unit of ``action`` costs in the tenant; its first price is
     created, a later one replaces it (one row per action, under a row lock). 0 makes the
     action free. Charges already in the ledger keep the price they were made at.
@@ -29,7 +32,6 @@ def action_price_set(*, org: Organization, action: str, tokens: int, actor) -> A
     Raises ``ValidationFailed`` for an unknown action or a price outside 0 to 1,000,000.
     """
     _check_price(action=action, tokens=tokens)
-    audit_actor = actor.user if isinstance(actor, Membership) else actor
     with transaction.atomic():
         price = ActionPrice.objects.for_org(org).select_for_update().filter(action=action).first()
         was = None if price is None else price.tokens
@@ -47,6 +49,6 @@ def action_price_set(*, org: Organization, action: str, tokens: int, actor) -> A
                 return price
             price.tokens = tokens
             price.save(update_fields=["tokens"])
-        audit_event_record(org=org, actor=audit_actor, action="action_price.set", target=price,
+        audit_event_record(org=org, actor=actor, action="action_price.set", target=price,
                            data={"action": action, "tokens": tokens, "was": was})
     return price

@@ -15,6 +15,7 @@ from agents.models import (
     SenderKind,
 )
 from agents.services.channels import channel_create, template_create
+from tests.factories import SETUP_ACTOR
 from tests.leads.factories import make_lead, next_phone
 
 _ids = itertools.count(1)
@@ -26,13 +27,14 @@ def make_channel(org, *, kind=ChannelKind.WHATSAPP, external_id=None, access_tok
         external_id = (f"mailbox{next(_ids)}@example.test" if kind == ChannelKind.GMAIL
                        else f"1065{next(_ids):011d}")
     return channel_create(org=org, kind=kind, external_id=external_id, name=name,
-                          access_token=access_token, refresh_token=refresh_token)
+                          access_token=access_token, refresh_token=refresh_token,
+                          actor=SETUP_ACTOR)
 
 
 def make_template(org, channel, *, name="follow_up", body="Hi {{1}}, are you still there?",
                   language="en_US", for_recovery=False):
     return template_create(org=org, channel=channel, name=name, body=body, language=language,
-                           for_recovery=for_recovery)
+                           for_recovery=for_recovery, actor=SETUP_ACTOR)
 
 
 def make_conversation(org, *, channel=None, lead=None, contact_id=None, last_inbound_at=None,

@@ -13,6 +13,7 @@ from agents.services import channels as services
 from flexoraa.errors import Conflict, ValidationFailed
 from flexoraa.models import AuditEvent
 from tests.agents.factories import make_channel, make_template
+from tests.factories import SETUP_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -59,9 +60,10 @@ def test_one_provider_id_belongs_to_one_tenant_only(org, other_org):
 
 def test_a_channel_needs_a_known_kind_and_an_id(org):
     with pytest.raises(ValidationFailed, match="kind"):
-        services.channel_create(org=org, kind="telegram", external_id="1")
+        services.channel_create(org=org, kind="telegram", external_id="1", actor=SETUP_ACTOR)
     with pytest.raises(ValidationFailed, match="external_id"):
-        services.channel_create(org=org, kind=ChannelKind.WHATSAPP, external_id="  ")
+        services.channel_create(org=org, kind=ChannelKind.WHATSAPP, external_id="  ",
+                                actor=SETUP_ACTOR)
 
 
 def test_a_template_counts_its_placeholders_and_refuses_a_second_of_the_same_name(org):
@@ -124,7 +126,7 @@ def test_a_manager_adds_a_template_and_edits_the_recovery_settings(console, org)
 
 def test_inbox_settings_refuse_values_out_of_range_naming_the_field(org):
     with pytest.raises(ValidationFailed, match="recovery_max_attempts"):
-        services.inbox_settings_update(org=org, recovery_max_attempts=50)
+        services.inbox_settings_update(org=org, recovery_max_attempts=50, actor=SETUP_ACTOR)
     assert services.inbox_settings_for(org).recovery_max_attempts == 2
 
 

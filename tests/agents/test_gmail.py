@@ -16,7 +16,7 @@ from agents.providers import gmail as provider
 from agents.services import gmail as services
 from leads.models import Lead, Status
 from tests.agents.gmail_support import MAILBOX, connected_mailbox, running_google
-from tests.factories import make_membership
+from tests.factories import SETUP_ACTOR, make_membership
 from tests.leads.factories import make_lead
 from tests.support import errors_of, needs_postgres, run_together
 
@@ -153,7 +153,8 @@ def test_invalid_grant_disconnects_the_mailbox_tells_managers_once_and_stops_pol
 
     with django_capture_on_commit_callbacks(execute=True):
         assert poll(mailbox)["outcome"] == "not_polled"
-        assert services.mailbox_disconnect(org=org, channel=mailbox, reason="again") is False
+        assert services.mailbox_disconnect(org=org, channel=mailbox, reason="again",
+                                           actor=SETUP_ACTOR) is False
     assert len(mail.outbox) == 1
     google.requests.clear()
     assert poll(mailbox)["outcome"] == "not_polled"
@@ -315,7 +316,7 @@ def test_a_manager_connects_a_mailbox_through_google_and_it_can_be_polled(
 def test_connecting_a_disconnected_mailbox_again_reconnects_the_same_channel(
     org, google, mailbox, manager, login_client
 ):
-    services.mailbox_disconnect(org=org, channel=mailbox, reason="revoked")
+    services.mailbox_disconnect(org=org, channel=mailbox, reason="revoked", actor=SETUP_ACTOR)
     client = login_client(manager)
     client.get(CONNECT)  # a first attempt, abandoned at Google's screen
     start = client.get(CONNECT)

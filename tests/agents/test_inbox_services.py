@@ -10,6 +10,7 @@ from django.utils import timezone
 from agents import selectors
 from agents.models import Conversation, Direction
 from agents.services import inbox
+from flexoraa.actors import Actor
 from flexoraa.errors import NotFound, PermissionDenied, ValidationFailed
 from flexoraa.models import AuditEvent, Role
 from leads import services as lead_services
@@ -102,11 +103,12 @@ def test_marking_read_clears_the_unread_count_and_refuses_another_tenant(org, ot
     Conversation.objects.filter(pk=conversation.pk).update(unread_count=5)
     conversation.refresh_from_db()
 
-    inbox.conversation_mark_read(org=org, conversation=conversation, actor=sdr)
+    inbox.conversation_mark_read(org=org, conversation=conversation, actor=Actor.for_member(sdr))
 
     assert Conversation.objects.get(pk=conversation.pk).unread_count == 0
     with pytest.raises(NotFound):
-        inbox.conversation_mark_read(org=other_org, conversation=conversation, actor=sdr)
+        inbox.conversation_mark_read(org=other_org, conversation=conversation,
+                                     actor=Actor.for_member(sdr))
 
 
 # --- assigning ----------------------------------------------------------------------------
@@ -117,7 +119,7 @@ def test_a_manager_reassigns_and_the_lead_that_followed_the_conversation_moves_t
     conversation = conversation_of(sdr)
 
     moved = inbox.conversation_assign(org=org, conversation=conversation, assignee=other_sdr,
-                                      actor=manager)
+                                      actor=Actor.for_member(manager))
 
     assert moved.assignee_id == other_sdr.pk
     assert Lead.objects.get(pk=conversation.lead_id).owner_id == other_sdr.pk
@@ -133,7 +135,7 @@ def test_a_lead_owned_by_someone_else_keeps_its_owner(org, manager, sdr, other_s
     conversation.refresh_from_db()
 
     inbox.conversation_assign(org=org, conversation=conversation, assignee=other_sdr.pk,
-                              actor=manager)
+                              actor=Actor.for_member(manager))
 
     assert Conversation.objects.get(pk=conversation.pk).assignee_id == other_sdr.pk
     assert Lead.objects.get(pk=conversation.lead_id).owner_id == sdr.pk
@@ -141,10 +143,11 @@ def test_a_lead_owned_by_someone_else_keeps_its_owner(org, manager, sdr, other_s
 
 def test_a_closed_lead_stays_put_while_its_conversation_moves(org, manager, sdr, other_sdr):
     conversation = conversation_of(sdr)
-    lead_services.lead_update(org=org, lead=conversation.lead, actor=sdr, status=Status.WON)
+    lead_services.lead_update(org=org, lead=conversation.lead,
+                              actor=Actor.for_member(sdr), status=Status.WON)
 
     inbox.conversation_assign(org=org, conversation=conversation, assignee=other_sdr,
-                              actor=manager)
+                              actor=Actor.for_member(manager))
 
     assert Conversation.objects.get(pk=conversation.pk).assignee_id == other_sdr.pk
     assert Lead.objects.get(pk=conversation.lead_id).owner_id == sdr.pk
@@ -154,13 +157,15 @@ def test_an_sdr_transfers_their_own_conversation_but_not_a_colleagues(org, sdr, 
     mine = conversation_of(sdr)
     theirs = conversation_of(other_sdr)
 
-    inbox.conversation_assign(org=org, conversation=mine, assignee=other_sdr, actor=sdr)
+    inbox.conversation_assign(org=org, conversation=mine, assignee=other_sdr,
+                              actor=Actor.for_member(sdr))
 
     assert Conversation.objects.get(pk=mine.pk).assignee_id == other_sdr.pk
     event = AuditEvent.objects.for_org(org).filter(action="conversation.assigned").get()
     assert event.data["transfer"] is True
     with pytest.raises(PermissionDenied, match="only transfer a conversation that is yours"):
-        inbox.conversation_assign(org=org, conversation=theirs, assignee=sdr, actor=sdr)
+        inbox.conversation_assign(org=org, conversation=theirs, assignee=sdr,
+                                  actor=Actor.for_member(sdr))
 
 
 def test_the_assignee_must_be_an_available_member_of_this_tenant(
@@ -170,17 +175,17 @@ def test_the_assignee_must_be_an_available_member_of_this_tenant(
     outsider = make_membership(other_org)
     with pytest.raises(ValidationFailed, match="No member of this organization"):
         inbox.conversation_assign(org=org, conversation=conversation, assignee=outsider,
-                                  actor=manager)
+                                  actor=Actor.for_member(manager))
     away = make_membership(org, is_available=False)
     with pytest.raises(ValidationFailed, match="away"):
         inbox.conversation_assign(org=org, conversation=conversation, assignee=away,
-                                  actor=manager)
+                                  actor=Actor.for_member(manager))
     with pytest.raises(ValidationFailed, match="Choose who"):
         inbox.conversation_assign(org=org, conversation=conversation, assignee="",
-                                  actor=manager)
+                                  actor=Actor.for_member(manager))
     with pytest.raises(NotFound):
         inbox.conversation_assign(org=other_org, conversation=conversation,
-                                  assignee=other_sdr, actor=manager)
+                                  assignee=other_sdr, actor=Actor.for_member(manager))
     assert Conversation.objects.get(pk=conversation.pk).assignee_id == sdr.pk
     assert not AuditEvent.objects.for_org(org).filter(action="conversation.assigned").exists()
 
@@ -191,12 +196,13 @@ def test_a_verdict_records_who_and_when_and_can_change(org, sdr):
     conversation = conversation_of(sdr)
     message = make_message(org, conversation, predicted_intent="high")
 
-    judged = inbox.intent_verdict_record(org=org, message=message, verdict="right", actor=sdr)
+    judged = inbox.intent_verdict_record(org=org, message=message, verdict="right",
+                                         actor=Actor.for_member(sdr))
     assert judged.intent_verdict == "right" and judged.intent_verdict_by_id == sdr.pk
     assert judged.intent_verdict_at is not None
 
     changed = inbox.intent_verdict_record(org=org, message=message, verdict="wrong",
-                                          actor=sdr.user)
+                                          actor=Actor.for_member(sdr))
     assert changed.intent_verdict == "wrong"
     events = list(AuditEvent.objects.for_org(org).filter(action="message.intent_verdict")
                   .values_list("data", flat=True))
@@ -212,10 +218,13 @@ def test_only_inbound_messages_with_a_predicted_intent_are_judged(org, other_org
 
     for message in (ours, unread):
         with pytest.raises(ValidationFailed, match="predicted intent"):
-            inbox.intent_verdict_record(org=org, message=message, verdict="right", actor=sdr)
+            inbox.intent_verdict_record(org=org, message=message, verdict="right",
+                                        actor=Actor.for_member(sdr))
     with pytest.raises(ValidationFailed, match="right or wrong"):
-        inbox.intent_verdict_record(org=org, message=judged, verdict="maybe", actor=sdr)
+        inbox.intent_verdict_record(org=org, message=judged, verdict="maybe",
+                                    actor=Actor.for_member(sdr))
     with pytest.raises(NotFound):
-        inbox.intent_verdict_record(org=other_org, message=judged, verdict="right", actor=sdr)
+        inbox.intent_verdict_record(org=other_org, message=judged, verdict="right",
+                                    actor=Actor.for_member(sdr))
     judged.refresh_from_db()
     assert judged.intent_verdict == ""

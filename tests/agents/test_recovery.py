@@ -12,6 +12,7 @@ from agents.services.channels import inbox_settings_update
 from leads import services as lead_services
 from leads.models import Lead
 from tests.agents.factories import make_channel, make_conversation, make_template
+from tests.factories import SETUP_ACTOR
 from tests.leads.factories import make_lead
 from tests.support import errors_of, needs_postgres, run_together
 
@@ -63,7 +64,8 @@ def test_a_nameless_lead_is_greeted_as_there(org):
 
 
 def test_while_the_window_is_open_the_recovery_text_goes(org):
-    inbox_settings_update(org=org, recovery_after_hours=2, recovery_text="Any questions?")
+    inbox_settings_update(org=org, recovery_after_hours=2, recovery_text="Any questions?",
+                          actor=SETUP_ACTOR)
     chat = silent_chat(org, inbound_hours=5, outbound_hours=4)
     make_template(org, chat.channel, name="we_miss_you", body="Hi {{1}}", for_recovery=True)
     result = outbound.cold_recovery_run()
@@ -94,7 +96,7 @@ def test_gmail_has_no_window_so_the_text_goes(org):
 
 
 def test_a_lead_gets_at_most_the_configured_number_of_recovery_messages(org):
-    inbox_settings_update(org=org, recovery_max_attempts=2)
+    inbox_settings_update(org=org, recovery_max_attempts=2, actor=SETUP_ACTOR)
     chat = silent_chat(org)
     make_template(org, chat.channel, name="we_miss_you", body="Hi {{1}}", for_recovery=True)
     for day in range(5):
@@ -123,7 +125,7 @@ def test_leads_who_replied_are_closed_or_opted_out_get_nothing(org):
     Lead.objects.filter(pk=lost.lead_id).update(status="lost")
     opted_out = silent_chat(org, channel=channel)
     lead_services.lead_opt_out(org=org, lead=opted_out.lead, at=timezone.now(),
-                               channel="whatsapp")
+                               channel="whatsapp", actor=SETUP_ACTOR)
     never_answered = silent_chat(org, channel=channel, inbound_hours=None)
     result = outbound.cold_recovery_run()
     assert result["sent_template"] == 1
@@ -134,7 +136,7 @@ def test_leads_who_replied_are_closed_or_opted_out_get_nothing(org):
 
 
 def test_recovery_can_be_switched_off_per_tenant(org, other_org):
-    inbox_settings_update(org=org, recovery_enabled=False)
+    inbox_settings_update(org=org, recovery_enabled=False, actor=SETUP_ACTOR)
     for tenant in (org, other_org):
         chat = silent_chat(tenant)
         make_template(tenant, chat.channel, name="we_miss_you", body="Hi {{1}}",

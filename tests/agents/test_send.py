@@ -15,6 +15,7 @@ from flexoraa.errors import Conflict
 from leads import services as lead_services
 from leads.models import Lead
 from tests.agents.factories import make_channel, make_conversation, make_template
+from tests.factories import SETUP_ACTOR
 from tests.leads.factories import make_lead
 
 HOURS = timedelta(hours=1)
@@ -286,7 +287,7 @@ def test_an_opted_out_lead_gets_no_ai_or_system_message_but_a_person_may_answer(
     org, sdr, open_chat
 ):
     lead_services.lead_opt_out(org=org, lead=open_chat.lead, at=timezone.now(),
-                               channel="whatsapp", evidence="wamid.x")
+                               channel="whatsapp", evidence="wamid.x", actor=SETUP_ACTOR)
     open_chat.refresh_from_db()
     for sender in (SenderKind.AI, SenderKind.SYSTEM):
         with pytest.raises(LeadOptedOut):
@@ -298,7 +299,7 @@ def test_an_opted_out_lead_gets_no_ai_or_system_message_but_a_person_may_answer(
 def test_a_lead_opting_out_after_an_ai_message_was_queued_stops_it(org, open_chat, meta_sandbox):
     message = send(org, open_chat, text="Offer")
     lead_services.lead_opt_out(org=org, lead=open_chat.lead, at=timezone.now(),
-                               channel="whatsapp")
+                               channel="whatsapp", actor=SETUP_ACTOR)
     assert outbound.message_deliver(message_id=message.pk) == MessageStatus.FAILED
     assert Message.objects.get(pk=message.pk).error_code == "lead_opted_out"
     assert meta_sandbox.sent() == []
@@ -327,7 +328,7 @@ def test_templates_must_be_this_channels_approved_ones_with_every_parameter(org,
     template = make_template(org, closed_chat.channel, body="Hi {{1}}, from {{2}}")
     other = make_template(org, make_channel(org), name="elsewhere", body="Hello")
     unapproved = template_create(org=org, channel=closed_chat.channel, name="draft",
-                                 body="Hi", approved=False)
+                                 body="Hi", approved=False, actor=SETUP_ACTOR)
     for wrong in (
         {"template": other},
         {"template": unapproved},

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from billing import services
 from billing.models import AiAction, LedgerReason, Payment, PaymentStatus, TokenWallet
+from tests.factories import SETUP_ACTOR
 
 _keys = itertools.count()
 _orders = itertools.count()
@@ -29,7 +30,7 @@ def clock_at(moment: datetime):
 
 def credit(org, amount, *, reason=LedgerReason.PURCHASE, reference=""):
     return services.wallet_credit(org=org, amount=amount, reason=reason, reference=reference,
-                                  idempotency_key=f"credit-{next(_keys)}")
+                                  idempotency_key=f"credit-{next(_keys)}", actor=SETUP_ACTOR)
 
 
 def spend(org, amount, *, action=AiAction.REPLY, membership=None, at=None, reference=""):
@@ -37,7 +38,7 @@ def spend(org, amount, *, action=AiAction.REPLY, membership=None, at=None, refer
     def debit():
         return services.wallet_debit(org=org, amount=amount, action=action,
                                      membership=membership, reference=reference,
-                                     idempotency_key=f"usage-{next(_keys)}")
+                                     idempotency_key=f"usage-{next(_keys)}", actor=SETUP_ACTOR)
     if at is None:
         return debit()
     with clock_at(at):

@@ -8,10 +8,11 @@ from billing import services, tasks
 from billing.models import LedgerReason, TokenWallet
 from billing.schedules import SCHEDULES
 from flexoraa import jobs
+from flexoraa.actors import Actor
 from flexoraa.errors import ValidationFailed
 from flexoraa.models import AuditEvent, JobLease, JobRun, Role
 from flexoraa.selectors import audit_chain_first_break
-from tests.factories import make_membership
+from tests.factories import SETUP_ACTOR, make_membership
 from tests.support import errors_of, needs_postgres, run_together
 
 pytestmark = pytest.mark.django_db
@@ -36,18 +37,19 @@ _keys = iter(range(10**6))
 
 def credit(org, amount):
     services.wallet_credit(org=org, amount=amount, reason=LedgerReason.PURCHASE,
-                           idempotency_key=f"credit-{next(_keys)}")
+                           idempotency_key=f"credit-{next(_keys)}", actor=SETUP_ACTOR)
 
 
 def debit(org, amount):
-    services.wallet_debit(org=org, amount=amount, idempotency_key=f"debit-{next(_keys)}")
+    services.wallet_debit(org=org, amount=amount, idempotency_key=f"debit-{next(_keys)}",
+                          actor=SETUP_ACTOR)
 
 
 def wallet(org) -> TokenWallet:
     return TokenWallet.objects.for_org(org).get()
 
 
-def at_90_below_100(org, actor=None):
+def at_90_below_100(org, actor=SETUP_ACTOR):
     """A wallet with threshold 100 and balance 90, not yet told."""
     services.wallet_threshold_update(org=org, threshold=100, actor=actor)
     credit(org, 150)
@@ -58,7 +60,7 @@ def at_90_below_100(org, actor=None):
 def test_a_drop_below_the_threshold_is_told_once_to_owners_and_managers_however_often_it_runs(
     org, owner, manager, sdr, outbox, django_capture_on_commit_callbacks
 ):
-    at_90_below_100(org, actor=manager.user)
+    at_90_below_100(org, actor=Actor.for_member(manager))
 
     with django_capture_on_commit_callbacks(execute=True):
         first = services.low_balance_alerts_send()
@@ -83,7 +85,7 @@ def test_a_drop_below_the_threshold_is_told_once_to_owners_and_managers_however_
 
 def test_a_wallet_at_or_above_its_threshold_is_not_told(org, manager, outbox,
                                                         django_capture_on_commit_callbacks):
-    services.wallet_threshold_update(org=org, threshold=100, actor=None)
+    services.wallet_threshold_update(org=org, threshold=100, actor=SETUP_ACTOR)
     credit(org, 100)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.low_balance_alerts_send() == {"alerted": 0, "rearmed": 0}
@@ -160,9 +162,10 @@ def test_a_failing_mail_server_does_not_undo_the_alert(
 
 @pytest.mark.parametrize("threshold", [-1, True, 1.5, "100", None, 10**12 + 1])
 def test_a_threshold_that_is_not_a_whole_number_of_tokens_is_refused(org, manager, threshold):
-    services.wallet_threshold_update(org=org, threshold=300, actor=manager.user)
+    services.wallet_threshold_update(org=org, threshold=300, actor=Actor.for_member(manager))
     with pytest.raises(ValidationFailed) as refused:
-        services.wallet_threshold_update(org=org, threshold=threshold, actor=manager.user)
+        services.wallet_threshold_update(org=org, threshold=threshold,
+                                         actor=Actor.for_member(manager))
     assert set(refused.value.fields) == {"low_balance_threshold"}
     assert wallet(org).low_balance_threshold == 300
     assert AuditEvent.objects.for_org(org).filter(action="wallet.threshold_updated").count() == 1
@@ -170,7 +173,8 @@ def test_a_threshold_that_is_not_a_whole_number_of_tokens_is_refused(org, manage
 
 @pytest.mark.parametrize("threshold", [0, 10**12])
 def test_a_threshold_from_0_to_10_to_the_12_is_kept_and_audited(org, manager, threshold):
-    updated = services.wallet_threshold_update(org=org, threshold=threshold, actor=manager.user)
+    updated = services.wallet_threshold_update(org=org, threshold=threshold,
+                                               actor=Actor.for_member(manager))
     assert updated.low_balance_threshold == threshold == wallet(org).low_balance_threshold
     event = AuditEvent.objects.for_org(org).get(action="wallet.threshold_updated")
     assert event.data == {"threshold": threshold} and event.actor_user_id == manager.user_id
@@ -184,13 +188,13 @@ def test_moving_the_threshold_re_arms_only_when_the_balance_is_no_longer_below_i
     with django_capture_on_commit_callbacks(execute=True):
         services.low_balance_alerts_send()
 
-    services.wallet_threshold_update(org=org, threshold=95, actor=manager.user)
+    services.wallet_threshold_update(org=org, threshold=95, actor=Actor.for_member(manager))
     assert wallet(org).low_balance_alerted_at is not None  # 90 still below 95: same crossing
-    services.wallet_threshold_update(org=org, threshold=90, actor=manager.user)
+    services.wallet_threshold_update(org=org, threshold=90, actor=Actor.for_member(manager))
     assert wallet(org).low_balance_alerted_at is None  # 90 is not below 90: re-armed
     with django_capture_on_commit_callbacks(execute=True):
         assert services.low_balance_alerts_send()["alerted"] == 0
-    services.wallet_threshold_update(org=org, threshold=200, actor=manager.user)
+    services.wallet_threshold_update(org=org, threshold=200, actor=Actor.for_member(manager))
     with django_capture_on_commit_callbacks(execute=True):
         assert services.low_balance_alerts_send()["alerted"] == 1
     assert len(outbox) == 2

@@ -19,10 +19,11 @@ from billing.models import (
     TokenPackage,
     TokenWallet,
 )
+from flexoraa.actors import Actor
 from flexoraa.errors import ValidationFailed
 from flexoraa.models import AuditEvent, Role
 from tests.billing.razorpay_support import make_package
-from tests.factories import make_membership
+from tests.factories import SETUP_ACTOR, make_membership
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,8 @@ def signed_in(user) -> Client:
 
 def credit(org, amount, *, reference=""):
     return services.wallet_credit(org=org, amount=amount, reason=LedgerReason.PURCHASE,
-                                  reference=reference, idempotency_key=f"admin-{next(_keys)}")
+                                  reference=reference, idempotency_key=f"admin-{next(_keys)}",
+                                  actor=SETUP_ACTOR)
 
 
 def make_payment(org, package, *, receipt) -> Payment:
@@ -139,7 +141,7 @@ def test_a_manager_adds_a_price_for_their_tenant_through_the_service(console, or
 
 
 def test_a_second_price_for_the_same_action_is_a_form_error_not_a_crash(console, org):
-    services.action_price_set(org=org, action=AiAction.REPLY, tokens=8, actor=None)
+    services.action_price_set(org=org, action=AiAction.REPLY, tokens=8, actor=SETUP_ACTOR)
 
     response = console.post("/admin/billing/actionprice/add/",
                             {"action": AiAction.REPLY, "tokens": 3})
@@ -151,7 +153,7 @@ def test_a_second_price_for_the_same_action_is_a_form_error_not_a_crash(console,
 
 
 def test_another_tenant_pricing_an_action_does_not_stop_this_one(console, org, other_org):
-    services.action_price_set(org=other_org, action=AiAction.REPLY, tokens=50, actor=None)
+    services.action_price_set(org=other_org, action=AiAction.REPLY, tokens=50, actor=SETUP_ACTOR)
 
     response = console.post("/admin/billing/actionprice/add/",
                             {"action": AiAction.REPLY, "tokens": 4})
@@ -162,7 +164,7 @@ def test_another_tenant_pricing_an_action_does_not_stop_this_one(console, org, o
 
 
 def test_a_manager_changes_a_price_but_not_its_action(console, org):
-    price = services.action_price_set(org=org, action=AiAction.REPLY, tokens=8, actor=None)
+    price = services.action_price_set(org=org, action=AiAction.REPLY, tokens=8, actor=SETUP_ACTOR)
 
     form = console.get(f"/admin/billing/actionprice/{price.pk}/change/").content.decode()
     assert 'name="tokens"' in form and 'name="action"' not in form
@@ -187,8 +189,8 @@ def test_a_price_above_the_limit_is_refused_on_the_form(console, org):
 
 def test_prices_are_scoped_to_the_managers_tenant(console, org, other_org):
     theirs = services.action_price_set(org=other_org, action=AiAction.QUALIFICATION,
-                                       tokens=77, actor=None)
-    services.action_price_set(org=org, action=AiAction.REPLY, tokens=6, actor=None)
+                                       tokens=77, actor=SETUP_ACTOR)
+    services.action_price_set(org=org, action=AiAction.REPLY, tokens=6, actor=SETUP_ACTOR)
 
     listing = console.get("/admin/billing/actionprice/").content.decode()
 
@@ -228,14 +230,18 @@ def test_setting_a_price_validates_replaces_and_records_only_changes(org, manage
     for action, tokens in (("teleport", 1), (AiAction.REPLY, -1), (AiAction.REPLY, 1_000_001),
                            (AiAction.REPLY, True), (AiAction.REPLY, "5")):
         with pytest.raises(ValidationFailed):
-            services.action_price_set(org=org, action=action, tokens=tokens, actor=manager)
+            services.action_price_set(org=org, action=action, tokens=tokens,
+                                      actor=Actor.for_member(manager))
 
-    first = services.action_price_set(org=org, action=AiAction.REPLY, tokens=0, actor=manager)
-    again = services.action_price_set(org=org, action=AiAction.REPLY, tokens=0, actor=manager)
+    first = services.action_price_set(org=org, action=AiAction.REPLY, tokens=0,
+                                      actor=Actor.for_member(manager))
+    again = services.action_price_set(org=org, action=AiAction.REPLY, tokens=0,
+                                      actor=Actor.for_member(manager))
     # 0 makes the action free: nothing is charged.
     assert services.ai_action_charge(org=org, action=AiAction.REPLY,
-                                     idempotency_key="free") is None
-    later = services.action_price_set(org=org, action=AiAction.REPLY, tokens=3, actor=manager)
+                                     idempotency_key="free", actor=SETUP_ACTOR) is None
+    later = services.action_price_set(org=org, action=AiAction.REPLY, tokens=3,
+                                      actor=Actor.for_member(manager))
 
     assert first.pk == again.pk == later.pk and later.tokens == 3
     events = list(AuditEvent.objects.for_org(org).filter(action="action_price.set")
@@ -270,7 +276,7 @@ def test_the_ledger_is_read_only_even_for_a_superuser(root, org):
 def test_a_manager_reads_their_own_ledger_filtered_and_searched(console, org, other_org):
     credit(org, 500, reference="pay_ours")
     services.wallet_debit(org=org, amount=20, action=AiAction.REPLY,
-                          idempotency_key="usage-reply-1", reference="msg_ours")
+                          idempotency_key="usage-reply-1", reference="msg_ours", actor=SETUP_ACTOR)
     credit(other_org, 700, reference="pay_theirs")
     theirs = TokenLedgerEntry.objects.for_org(other_org).get()
 

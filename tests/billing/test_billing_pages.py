@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from billing import charts, receipts, services
 from billing.models import AiAction, LedgerReason, PaymentStatus
+from flexoraa.actors import Actor
 from flexoraa.models import AuditEvent, Role
 from tests.billing.billing_pages_support import (
     credit,
@@ -23,7 +24,7 @@ from tests.billing.billing_pages_support import (
     wallet_of,
 )
 from tests.billing.razorpay_support import make_package
-from tests.factories import UserFactory, make_membership
+from tests.factories import SETUP_ACTOR, UserFactory, make_membership
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +104,8 @@ def test_the_wallet_shows_the_balance_packages_prices_and_latest_entries(
 ):
     make_package(name="Starter", tokens=10_000, price_paise=99_900)
     make_package(name="Retired", is_active=False)
-    services.action_price_set(org=org, action=AiAction.REPLY, tokens=7, actor=manager.user)
+    services.action_price_set(org=org, action=AiAction.REPLY, tokens=7,
+                              actor=Actor.for_member(manager))
     credit(org, 5_000, reference="welcome")
     spend(org, 7, membership=asha, reference="msg-42")
 
@@ -213,8 +215,8 @@ def test_the_wallet_runs_the_same_queries_for_a_few_entries_as_for_many(
     for _ in range(15):
         spend(org, 5, membership=make_membership(org, role=Role.SDR))
         make_payment(org, make_package(name="Another"))
-    services.action_price_set(org=org, action=AiAction.REPLY, tokens=9, actor=None)
-    services.action_price_set(org=org, action=AiAction.QUALIFICATION, tokens=4, actor=None)
+    services.action_price_set(org=org, action=AiAction.REPLY, tokens=9, actor=SETUP_ACTOR)
+    services.action_price_set(org=org, action=AiAction.QUALIFICATION, tokens=4, actor=SETUP_ACTOR)
 
     assert queries(client, "/billing/") == few
 
@@ -271,7 +273,7 @@ def test_usage_is_broken_down_per_action_and_per_sdr_with_no_sdr_for_system_usag
     spend(org, 80, action=AiAction.CLASSIFICATION)
     spend(org, 20, action=AiAction.QUALIFICATION, membership=asha)
     services.wallet_debit(org=org, amount=999, reason=LedgerReason.ADJUSTMENT,
-                          idempotency_key="not-usage")  # not AI usage: left out
+                          idempotency_key="not-usage", actor=SETUP_ACTOR)  # not AI usage: left out
 
     page = page_of(login_client(manager).get("/billing/usage/"))
 

@@ -12,10 +12,11 @@ from django.conf import settings
 
 from billing import services
 from billing.models import Payment, PaymentStatus, TokenLedgerEntry
+from flexoraa.actors import Actor
 from flexoraa.models import Role
 from tests.billing.razorpay_support import make_package
 from tests.billing.wallet_support import balance_of
-from tests.factories import make_membership
+from tests.factories import SETUP_ACTOR, make_membership
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +131,7 @@ def test_a_callback_for_another_tenants_order_is_not_found(
     org, other_org, manager, token_package, razorpay_sandbox, login_client
 ):
     theirs = services.payment_order_create(org=other_org, package_id=token_package.pk,
-                                           actor=None)
+                                           actor=SETUP_ACTOR)
     handed = sandbox_pay({"key": settings.RAZORPAY_KEY_ID, "order_id": theirs.razorpay_order_id})
 
     response = login_client(manager).post("/billing/checkout/callback/", handed)
@@ -209,7 +210,8 @@ def test_the_wallet_page_runs_a_fixed_number_of_queries(
         assert client.get("/billing/").status_code == 200
 
     for package in [make_package(name=f"Pack {n}", tokens=1_000 * (n + 1)) for n in range(3)] * 4:
-        services.payment_order_create(org=org, package_id=package.pk, actor=manager.user)
+        services.payment_order_create(org=org, package_id=package.pk,
+                                      actor=Actor.for_member(manager))
     with django_assert_num_queries(8):
         page = client.get("/billing/").content.decode()
     assert page.count('data-testid="payment-row"') == 10

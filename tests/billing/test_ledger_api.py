@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from billing import services
 from billing.models import ActionPrice, AiAction, LedgerReason, TokenLedgerEntry, TokenWallet
 from flexoraa.models import Role
-from tests.factories import make_membership
+from tests.factories import SETUP_ACTOR, make_membership
 from tests.support import assert_error_shape
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ ENTRY_FIELDS = {"id", "delta", "balance_after", "reason", "action", "reference",
 
 def fund(org, amount, key="fund"):
     return services.wallet_credit(org=org, amount=amount, reason=LedgerReason.PURCHASE,
-                                  idempotency_key=key).entry
+                                  idempotency_key=key, actor=SETUP_ACTOR).entry
 
 
 def signed_in(membership) -> APIClient:
@@ -42,8 +42,9 @@ def test_managers_and_integrations_read_their_own_ledger_newest_first(
     org, other_org, manager_client, key_client
 ):
     fund(org, 1000)
-    services.wallet_debit(org=org, amount=5, idempotency_key="d1", action=AiAction.REPLY)
-    services.wallet_debit(org=org, amount=1, idempotency_key="d2")
+    services.wallet_debit(org=org, amount=5, idempotency_key="d1", action=AiAction.REPLY,
+                          actor=SETUP_ACTOR)
+    services.wallet_debit(org=org, amount=1, idempotency_key="d2", actor=SETUP_ACTOR)
     fund(other_org, 777)
 
     for client in (manager_client, key_client):
@@ -66,8 +67,10 @@ def test_an_owner_reads_the_ledger_too(org):
 
 def test_the_ledger_filters_by_reason_and_action(org, key_client):
     fund(org, 1000)
-    services.ai_action_charge(org=org, action=AiAction.REPLY, idempotency_key="r")
-    services.ai_action_charge(org=org, action=AiAction.CLASSIFICATION, idempotency_key="c")
+    services.ai_action_charge(org=org, action=AiAction.REPLY, idempotency_key="r",
+                              actor=SETUP_ACTOR)
+    services.ai_action_charge(org=org, action=AiAction.CLASSIFICATION, idempotency_key="c",
+                              actor=SETUP_ACTOR)
 
     usage = key_client.get(LEDGER, {"reason": "usage"}).json()["results"]
     replies = key_client.get(LEDGER, {"action": "reply"}).json()["results"]
@@ -81,13 +84,13 @@ def test_the_ledger_page_costs_the_same_queries_for_5_and_for_50_entries(
 ):
     fund(org, 10_000)
     for index in range(4):
-        services.wallet_debit(org=org, amount=1, idempotency_key=f"a{index}")
+        services.wallet_debit(org=org, amount=1, idempotency_key=f"a{index}", actor=SETUP_ACTOR)
     key_client.get(LEDGER)  # the key's first use records last_used_at once
     with CaptureQueriesContext(connection) as captured:
         assert key_client.get(LEDGER).status_code == 200
     small = len(captured)
     for index in range(45):
-        services.wallet_debit(org=org, amount=1, idempotency_key=f"b{index}")
+        services.wallet_debit(org=org, amount=1, idempotency_key=f"b{index}", actor=SETUP_ACTOR)
     with django_assert_num_queries(small):
         assert key_client.get(LEDGER).json()["count"] == 50
 
@@ -141,7 +144,7 @@ def test_the_balance_of_a_tenant_that_never_bought_tokens_is_zero_and_low(org, k
 
 def test_the_balance_follows_the_wallet(org, manager_client):
     fund(org, 5000)
-    services.wallet_threshold_update(org=org, threshold=200, actor=None)
+    services.wallet_threshold_update(org=org, threshold=200, actor=SETUP_ACTOR)
     assert manager_client.get(BALANCE).json() == {
         "balance": 5000, "low_balance_threshold": 200, "is_low": False}
 

@@ -20,11 +20,13 @@ from billing.models import (
     TokenPackage,
 )
 from billing.selectors import ledger_checks
+from flexoraa.actors import Actor
 from flexoraa.errors import NotFound, ValidationFailed
 from flexoraa.models import AuditEvent, WebhookDelivery
 from sandbox.razorpay import DECLINED
 from tests.billing.razorpay_support import make_package, webhook_post
 from tests.billing.wallet_support import balance_of, ledger_sum
+from tests.factories import SETUP_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +34,8 @@ pytestmark = pytest.mark.django_db
 
 
 def buy(org, membership, package) -> Payment:
-    return services.payment_order_create(org=org, package_id=package.pk, actor=membership.user)
+    return services.payment_order_create(org=org, package_id=package.pk,
+                                         actor=Actor.for_member(membership))
 
 
 def confirm(org, membership, payment, remote, sandbox, *, signature=None):
@@ -40,7 +43,7 @@ def confirm(org, membership, payment, remote, sandbox, *, signature=None):
         org=org, order_id=payment.razorpay_order_id, payment_id=remote["id"],
         signature=signature if signature is not None else sandbox.checkout_signature(
             payment.razorpay_order_id, remote["id"]),
-        actor=membership.user,
+        actor=Actor.for_member(membership),
     )
 
 
@@ -64,7 +67,7 @@ def test_buying_a_package_creates_a_razorpay_order_in_paise_with_a_unique_receip
 ):
     first = buy(org, manager, token_package)
     second = services.payment_order_create(org=org, package_id=str(token_package.pk),
-                                           actor=manager)
+                                           actor=Actor.for_member(manager))
 
     order = razorpay_sandbox.orders[first.razorpay_order_id]
     assert (order["amount"], order["currency"], order["receipt"], order["status"]) == (
@@ -89,7 +92,8 @@ def test_an_unknown_package_is_refused_naming_the_field_and_no_order_is_made(
     org, manager, razorpay_sandbox, package_id
 ):
     with pytest.raises(ValidationFailed) as refused:
-        services.payment_order_create(org=org, package_id=package_id, actor=manager.user)
+        services.payment_order_create(org=org, package_id=package_id,
+                                      actor=Actor.for_member(manager))
 
     assert refused.value.status_code == 400
     assert set(refused.value.fields) == {"package_id"}
@@ -232,7 +236,7 @@ def test_another_tenants_order_id_is_not_found(
         confirm(org, manager, theirs, remote, razorpay_sandbox)
     with pytest.raises(NotFound):
         services.payment_checkout_confirm(org=org, order_id="", payment_id=remote["id"],
-                                          signature="x", actor=manager.user)
+                                          signature="x", actor=Actor.for_member(manager))
 
     assert missing.value.status_code == 404
     theirs.refresh_from_db()
@@ -373,7 +377,7 @@ def test_a_refund_of_tokens_already_spent_takes_what_is_left_records_it_and_tell
     django_capture_on_commit_callbacks,
 ):
     payment, remote = bought_and_paid(org, manager, token_package, razorpay_sandbox)
-    services.wallet_debit(org=org, amount=9_000, idempotency_key="spent")
+    services.wallet_debit(org=org, amount=9_000, idempotency_key="spent", actor=SETUP_ACTOR)
 
     refund = razorpay_sandbox.refund_create(remote["id"])
     deliver_all(client, razorpay_sandbox, django_capture_on_commit_callbacks)
@@ -420,7 +424,7 @@ def test_a_refund_of_a_payment_that_credited_nothing_takes_nothing(
     django_capture_on_commit_callbacks,
 ):
     services.wallet_credit(org=org, amount=500, reason=LedgerReason.ADJUSTMENT,
-                           idempotency_key="gift")
+                           idempotency_key="gift", actor=SETUP_ACTOR)
     payment = buy(org, manager, token_package)
     short = razorpay_sandbox.payment_create(payment.razorpay_order_id, amount=50_000)
     razorpay_sandbox.refund_create(short["id"])

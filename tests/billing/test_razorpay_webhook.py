@@ -15,6 +15,7 @@ from django.utils import timezone
 from billing import services
 from billing.models import LedgerReason, Payment, PaymentStatus, TokenLedgerEntry
 from billing.selectors import ledger_checks
+from flexoraa.actors import Actor
 from flexoraa.models import DeliveryState, WebhookDelivery
 from flexoraa.webhooks.services import deliveries_redrive, delivery_process
 from sandbox.razorpay import DECLINED, SignedEvent
@@ -44,7 +45,7 @@ def bought(org, manager, token_package, razorpay_sandbox):
     """A Starter-sized order of ``org`` and its captured payment in the sandbox, with the
     webhooks the sandbox sent for it (payment.captured, order.paid)."""
     payment = services.payment_order_create(org=org, package_id=token_package.pk,
-                                            actor=manager.user)
+                                            actor=Actor.for_member(manager))
     remote = razorpay_sandbox.payment_create(payment.razorpay_order_id)
     events = razorpay_sandbox.events_take()
     assert [event.event_type for event in events] == ["payment.captured", "order.paid"]
@@ -60,7 +61,7 @@ def callback(org, manager, payment, remote, sandbox):
     return services.payment_checkout_confirm(
         org=org, order_id=payment.razorpay_order_id, payment_id=remote["id"],
         signature=sandbox.checkout_signature(payment.razorpay_order_id, remote["id"]),
-        actor=manager.user,
+        actor=Actor.for_member(manager),
     )
 
 
@@ -237,7 +238,7 @@ def test_a_webhook_whose_amount_differs_from_the_order_is_recorded_as_failed_and
     django_capture_on_commit_callbacks,
 ):
     payment = services.payment_order_create(org=org, package_id=token_package.pk,
-                                            actor=manager.user)
+                                            actor=Actor.for_member(manager))
     remote = razorpay_sandbox.payment_create(payment.razorpay_order_id, amount=100)
 
     for event in razorpay_sandbox.events_take():
@@ -270,7 +271,7 @@ def test_payment_failed_records_razorpays_reason(
     django_capture_on_commit_callbacks,
 ):
     payment = services.payment_order_create(org=org, package_id=token_package.pk,
-                                            actor=manager.user)
+                                            actor=Actor.for_member(manager))
     razorpay_sandbox.payment_create(payment.razorpay_order_id, status="failed")
     (failed,) = razorpay_sandbox.events_take()
 
@@ -404,7 +405,7 @@ def test_callbacks_and_webhooks_racing_on_postgresql_credit_once(
     org, manager, token_package, razorpay_sandbox
 ):
     payment = services.payment_order_create(org=org, package_id=token_package.pk,
-                                            actor=manager.user)
+                                            actor=Actor.for_member(manager))
     remote = razorpay_sandbox.payment_create(payment.razorpay_order_id)
     deliveries = [stored(event) for event in razorpay_sandbox.events_take()]
     signature = razorpay_sandbox.checkout_signature(payment.razorpay_order_id, remote["id"])
@@ -424,7 +425,7 @@ def test_callbacks_and_webhooks_racing_on_postgresql_credit_once(
 
     jobs = [lambda: services.payment_checkout_confirm(
         org=org, order_id=payment.razorpay_order_id, payment_id=remote["id"],
-        signature=signature, actor=manager.user)] * 4
+        signature=signature, actor=Actor.for_member(manager))] * 4
     jobs += [lambda d=d: delivery_process(delivery_id=d.pk)
              for d in deliveries for _ in range(2)]
     threads = [threading.Thread(target=run, args=(job,)) for job in jobs]

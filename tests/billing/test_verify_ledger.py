@@ -14,14 +14,15 @@ from django.db.models import F
 from billing import services
 from billing.models import LedgerReason, TokenWallet
 from billing.selectors import LedgerCheck, ledger_checks
-from tests.factories import OrganizationFactory
+from tests.factories import SETUP_ACTOR, OrganizationFactory
 
 
 def fill(org, credit: int, debits: list[int]) -> None:
     services.wallet_credit(org=org, amount=credit, reason=LedgerReason.PURCHASE,
-                           idempotency_key=f"{org.slug}-credit")
+                           idempotency_key=f"{org.slug}-credit", actor=SETUP_ACTOR)
     for index, amount in enumerate(debits):
-        services.wallet_debit(org=org, amount=amount, idempotency_key=f"{org.slug}-{index}")
+        services.wallet_debit(org=org, amount=amount, idempotency_key=f"{org.slug}-{index}",
+                              actor=SETUP_ACTOR)
 
 
 def verify() -> tuple[list[str], CommandError | None]:

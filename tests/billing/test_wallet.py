@@ -17,8 +17,10 @@ from billing.models import (
     TokenLedgerEntry,
     TokenWallet,
 )
+from flexoraa.actors import Actor
 from flexoraa.errors import ValidationFailed
 from tests.billing.wallet_support import balance_of, fund, ledger_sum
+from tests.factories import SETUP_ACTOR
 from tests.support import needs_postgres
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +33,7 @@ def test_a_debit_takes_the_tokens_and_writes_one_ledger_row_saying_who_why_and_f
 
     result = services.wallet_debit(
         org=org, amount=30, idempotency_key="msg-1:reply", action=AiAction.REPLY,
-        reference="msg-1", actor=api_key[0], membership=sdr,
+        reference="msg-1", actor=Actor.for_api_key(api_key[0]), membership=sdr,
     )
 
     assert result.replayed is False and result.balance == 970
@@ -49,7 +51,7 @@ def test_a_debit_takes_the_tokens_and_writes_one_ledger_row_saying_who_why_and_f
 def test_a_credit_adds_tokens_and_records_the_person_who_gave_them(org, manager):
     result = services.wallet_credit(org=org, amount=5000, reason=LedgerReason.PURCHASE,
                                     idempotency_key="pay_1", reference="pay_1",
-                                    actor=manager.user)
+                                    actor=Actor.for_member(manager))
 
     entry = result.entry
     assert result.replayed is False and result.balance == 5000
@@ -62,13 +64,15 @@ def test_a_credit_adds_tokens_and_records_the_person_who_gave_them(org, manager)
 
 def test_a_membership_as_actor_is_recorded_as_its_person(org, manager):
     fund(org, 100)
-    entry = services.wallet_debit(org=org, amount=1, idempotency_key="k", actor=manager).entry
+    entry = services.wallet_debit(org=org, amount=1, idempotency_key="k",
+                                  actor=Actor.for_member(manager)).entry
     assert entry.actor_user_id == manager.user_id and entry.actor_api_key_id is None
 
 
 def test_a_long_reference_is_cut_to_the_column(org):
     fund(org, 100)
-    entry = services.wallet_debit(org=org, amount=1, idempotency_key="k", reference="r" * 300)
+    entry = services.wallet_debit(org=org, amount=1, idempotency_key="k", reference="r" * 300,
+                                  actor=SETUP_ACTOR)
     assert TokenLedgerEntry.objects.get(pk=entry.entry.pk).reference == "r" * 128
 
 
@@ -83,25 +87,27 @@ def test_the_first_change_creates_the_wallet_once(org):
 
 def test_a_replayed_key_returns_the_first_result_and_changes_nothing(org):
     fund(org, 100)
-    first = services.wallet_debit(org=org, amount=40, idempotency_key="once")
-    services.wallet_debit(org=org, amount=10, idempotency_key="after")
+    first = services.wallet_debit(org=org, amount=40, idempotency_key="once", actor=SETUP_ACTOR)
+    services.wallet_debit(org=org, amount=10, idempotency_key="after", actor=SETUP_ACTOR)
 
-    again = services.wallet_debit(org=org, amount=40, idempotency_key="once")
+    again = services.wallet_debit(org=org, amount=40, idempotency_key="once", actor=SETUP_ACTOR)
 
     assert again.replayed is True
     assert again.entry.pk == first.entry.pk and again.balance == 60 == first.balance
     assert balance_of(org) == 50
     assert TokenLedgerEntry.objects.for_org(org).count() == 3
     credit_again = services.wallet_credit(org=org, amount=100, reason=LedgerReason.PURCHASE,
-                                          idempotency_key="fund", reference="pay_test")
+                                          idempotency_key="fund", reference="pay_test",
+                                          actor=SETUP_ACTOR)
     assert credit_again.replayed is True and balance_of(org) == 50
 
 
 def test_the_same_key_in_another_tenant_is_another_change(org, other_org):
     fund(org, 100)
     fund(other_org, 100)
-    services.wallet_debit(org=org, amount=10, idempotency_key="shared")
-    result = services.wallet_debit(org=other_org, amount=10, idempotency_key="shared")
+    services.wallet_debit(org=org, amount=10, idempotency_key="shared", actor=SETUP_ACTOR)
+    result = services.wallet_debit(org=other_org, amount=10, idempotency_key="shared",
+                                   actor=SETUP_ACTOR)
     assert result.replayed is False
     assert (balance_of(org), balance_of(other_org)) == (90, 90)
 
@@ -110,7 +116,7 @@ def test_a_short_wallet_refuses_with_balance_needed_and_shortfall_and_writes_not
     fund(org, 20)
 
     with pytest.raises(InsufficientTokens) as refused:
-        services.wallet_debit(org=org, amount=50, idempotency_key="big")
+        services.wallet_debit(org=org, amount=50, idempotency_key="big", actor=SETUP_ACTOR)
 
     error = refused.value
     assert (error.balance, error.needed, error.shortfall) == (20, 50, 30)
@@ -121,20 +127,22 @@ def test_a_short_wallet_refuses_with_balance_needed_and_shortfall_and_writes_not
     assert not TokenLedgerEntry.objects.for_org(org).filter(idempotency_key="big").exists()
     # The refused key was not spent: once funded, the same key pays.
     fund(org, 30, key="top-up")
-    assert services.wallet_debit(org=org, amount=50, idempotency_key="big").replayed is False
+    assert services.wallet_debit(org=org, amount=50, idempotency_key="big",
+                                 actor=SETUP_ACTOR).replayed is False
     assert balance_of(org) == 0
 
 
 def test_a_tenant_that_never_bought_tokens_is_refused_with_a_zero_balance(org):
     with pytest.raises(InsufficientTokens) as refused:
-        services.wallet_debit(org=org, amount=1, idempotency_key="k")
+        services.wallet_debit(org=org, amount=1, idempotency_key="k", actor=SETUP_ACTOR)
     assert (refused.value.balance, refused.value.shortfall) == (0, 1)
     assert balance_of(org) == 0 and not TokenLedgerEntry.objects.for_org(org).exists()
 
 
 def test_a_debit_of_exactly_the_balance_leaves_zero(org):
     fund(org, 25)
-    assert services.wallet_debit(org=org, amount=25, idempotency_key="all").balance == 0
+    assert services.wallet_debit(org=org, amount=25, idempotency_key="all",
+                                 actor=SETUP_ACTOR).balance == 0
     assert balance_of(org) == 0 == ledger_sum(org)
 
 
@@ -144,10 +152,11 @@ def test_a_debit_of_exactly_the_balance_leaves_zero(org):
 ])
 def test_a_key_reused_for_a_different_change_is_a_409_and_changes_nothing(org, amount, reason):
     fund(org, 100)
-    services.wallet_debit(org=org, amount=40, idempotency_key="k")
+    services.wallet_debit(org=org, amount=40, idempotency_key="k", actor=SETUP_ACTOR)
 
     with pytest.raises(IdempotencyKeyReused) as refused:
-        services.wallet_debit(org=org, amount=amount, reason=reason, idempotency_key="k")
+        services.wallet_debit(org=org, amount=amount, reason=reason, idempotency_key="k",
+                              actor=SETUP_ACTOR)
 
     assert (refused.value.status_code, refused.value.code) == (409, "idempotency_key_reused")
     assert "idempotency_key" in refused.value.fields
@@ -156,10 +165,10 @@ def test_a_key_reused_for_a_different_change_is_a_409_and_changes_nothing(org, a
 
 def test_a_debit_key_reused_for_a_credit_of_the_same_amount_is_a_409(org):
     fund(org, 100)
-    services.wallet_debit(org=org, amount=40, idempotency_key="k")
+    services.wallet_debit(org=org, amount=40, idempotency_key="k", actor=SETUP_ACTOR)
     with pytest.raises(IdempotencyKeyReused):
         services.wallet_credit(org=org, amount=40, reason=LedgerReason.USAGE,
-                               idempotency_key="k")
+                               idempotency_key="k", actor=SETUP_ACTOR)
     assert balance_of(org) == 60
 
 
@@ -179,7 +188,7 @@ def test_an_amount_that_is_not_a_whole_number_from_1_to_10_to_the_12_is_refused(
 
 def test_the_largest_change_is_accepted(org):
     result = services.wallet_credit(org=org, amount=10**12, reason=LedgerReason.ADJUSTMENT,
-                                    idempotency_key="max")
+                                    idempotency_key="max", actor=SETUP_ACTOR)
     assert result.balance == 10**12
 
 
@@ -187,7 +196,7 @@ def test_the_largest_change_is_accepted(org):
 def test_an_empty_or_too_long_key_is_refused(org, key):
     fund(org, 100)
     with pytest.raises(ValidationFailed) as refused:
-        services.wallet_debit(org=org, amount=1, idempotency_key=key)
+        services.wallet_debit(org=org, amount=1, idempotency_key=key, actor=SETUP_ACTOR)
     assert set(refused.value.fields) == {"idempotency_key"}
     assert balance_of(org) == 100
 
@@ -195,19 +204,22 @@ def test_an_empty_or_too_long_key_is_refused(org, key):
 def test_a_key_of_255_characters_is_accepted(org):
     fund(org, 100)
     key = "k" * 255
-    assert services.wallet_debit(org=org, amount=1, idempotency_key=key).entry.idempotency_key \
+    assert services.wallet_debit(org=org, amount=1, idempotency_key=key,
+                                 actor=SETUP_ACTOR).entry.idempotency_key \
         == key
 
 
 def test_an_unknown_reason_is_refused(org):
     with pytest.raises(ValidationFailed) as refused:
-        services.wallet_credit(org=org, amount=1, reason="gift", idempotency_key="k")
+        services.wallet_credit(org=org, amount=1, reason="gift", idempotency_key="k",
+                               actor=SETUP_ACTOR)
     assert set(refused.value.fields) == {"reason"}
 
 
 def test_every_problem_is_named_at_once(org):
     with pytest.raises(ValidationFailed) as refused:
-        services.wallet_debit(org=org, amount=0, reason="nope", idempotency_key="")
+        services.wallet_debit(org=org, amount=0, reason="nope", idempotency_key="",
+                              actor=SETUP_ACTOR)
     assert set(refused.value.fields) == {"amount", "reason", "idempotency_key"}
 
 
@@ -216,7 +228,7 @@ def test_every_problem_is_named_at_once(org):
 def test_an_ai_action_costs_the_default_price_times_units(org):
     fund(org, 1000)
     result = services.ai_action_charge(org=org, action=AiAction.REPLY, units=3,
-                                       idempotency_key="r1", reference="msg-7")
+                                       idempotency_key="r1", reference="msg-7", actor=SETUP_ACTOR)
     assert result.entry.delta == -3 * DEFAULT_ACTION_PRICES[AiAction.REPLY]
     assert (result.entry.reason, result.entry.action) == (LedgerReason.USAGE, AiAction.REPLY)
     assert services.action_price(org, AiAction.CLASSIFICATION) == 1
@@ -228,9 +240,9 @@ def test_an_ai_action_costs_the_tenants_own_price_when_it_set_one(org, other_org
     fund(org, 1000)
 
     reply = services.ai_action_charge(org=org, action=AiAction.REPLY, units=2,
-                                      idempotency_key="r1")
+                                      idempotency_key="r1", actor=SETUP_ACTOR)
     turn = services.ai_action_charge(org=org, action=AiAction.QUALIFICATION,
-                                     idempotency_key="q1")
+                                     idempotency_key="q1", actor=SETUP_ACTOR)
 
     assert reply.entry.delta == -14
     assert turn.entry.delta == -DEFAULT_ACTION_PRICES[AiAction.QUALIFICATION]
@@ -240,7 +252,7 @@ def test_an_ai_action_costs_the_tenants_own_price_when_it_set_one(org, other_org
 def test_a_free_action_charges_nothing_and_writes_nothing(org):
     ActionPrice.objects.create(organization=org, action=AiAction.CLASSIFICATION, tokens=0)
     assert services.ai_action_charge(org=org, action=AiAction.CLASSIFICATION,
-                                     idempotency_key="c1") is None
+                                     idempotency_key="c1", actor=SETUP_ACTOR) is None
     assert not TokenLedgerEntry.objects.for_org(org).exists()
 
 
@@ -248,7 +260,7 @@ def test_an_ai_action_the_wallet_cannot_pay_for_is_refused_before_it_runs(org, s
     fund(org, 4)
     with pytest.raises(InsufficientTokens) as refused:
         services.ai_action_charge(org=org, action=AiAction.REPLY, idempotency_key="r1",
-                                  membership=sdr)
+                                  membership=sdr, actor=SETUP_ACTOR)
     assert (refused.value.balance, refused.value.needed, refused.value.shortfall) == (4, 5, 1)
 
 
@@ -261,7 +273,8 @@ def test_an_ai_action_the_wallet_cannot_pay_for_is_refused_before_it_runs(org, s
 def test_an_unknown_action_or_bad_units_is_refused_naming_the_field(org, action, units, field):
     fund(org, 100)
     with pytest.raises(ValidationFailed) as refused:
-        services.ai_action_charge(org=org, action=action, units=units, idempotency_key="k")
+        services.ai_action_charge(org=org, action=action, units=units, idempotency_key="k",
+                                  actor=SETUP_ACTOR)
     assert set(refused.value.fields) == {field}
     assert balance_of(org) == 100
 

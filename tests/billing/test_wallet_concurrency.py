@@ -18,6 +18,7 @@ from billing.models import (
     TokenWallet,
 )
 from tests.billing.wallet_support import balance_of, fund, ledger_sum
+from tests.factories import SETUP_ACTOR
 from tests.support import needs_postgres, run_together
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +112,8 @@ def test_64_concurrent_debits_on_a_wallet_affording_21_take_exactly_21_and_repla
 
     def debit(index):
         return services.wallet_debit(org=org, amount=DEBIT, idempotency_key=keys[index],
-                                     action=AiAction.REPLY, reference=f"msg-{index}")
+                                     action=AiAction.REPLY, reference=f"msg-{index}",
+                                     actor=SETUP_ACTOR)
 
     with WalletWatch(org) as watch:
         first = run_together(DEBITORS, debit, in_transaction=in_transaction)
@@ -164,7 +166,8 @@ def test_concurrent_duplicates_of_one_key_are_charged_once_and_all_get_the_same_
     keys, copies = 8, 8
 
     def debit(index):
-        return services.wallet_debit(org=org, amount=25, idempotency_key=f"dup-{index % keys}")
+        return services.wallet_debit(org=org, amount=25, idempotency_key=f"dup-{index % keys}",
+                                     actor=SETUP_ACTOR)
 
     with WalletWatch(org) as watch:
         outcomes = run_together(keys * copies, debit, in_transaction=in_transaction)
@@ -188,7 +191,7 @@ def test_one_key_raced_for_two_amounts_charges_one_and_refuses_the_other_as_reus
 
     def debit(index):
         return services.wallet_debit(org=org, amount=10 if index % 2 else 20,
-                                     idempotency_key="contested")
+                                     idempotency_key="contested", actor=SETUP_ACTOR)
 
     outcomes = run_together(16, debit)
 
@@ -213,10 +216,10 @@ def test_concurrent_credits_and_debits_interleaved_keep_balance_equal_to_the_led
             key = f"t{index}-{step}"
             if index % 2:
                 services.wallet_credit(org=org, amount=credit, reason=LedgerReason.ADJUSTMENT,
-                                       idempotency_key=key)
+                                       idempotency_key=key, actor=SETUP_ACTOR)
                 continue
             try:
-                services.wallet_debit(org=org, amount=debit, idempotency_key=key)
+                services.wallet_debit(org=org, amount=debit, idempotency_key=key, actor=SETUP_ACTOR)
                 paid += 1
             except InsufficientTokens as error:
                 assert error.balance < debit
@@ -248,7 +251,8 @@ def test_duplicates_of_one_key_on_a_wallet_affording_one_all_get_its_entry_none_
     fund(org, 10)
 
     outcomes = run_together(16, lambda index: services.wallet_debit(
-        org=org, amount=10, idempotency_key="the-only-one"), in_transaction=in_transaction)
+        org=org, amount=10, idempotency_key="the-only-one",
+        actor=SETUP_ACTOR), in_transaction=in_transaction)
 
     assert [result for result in outcomes if not isinstance(result, services.LedgerResult)] == []
     assert len({result.entry.pk for result in outcomes}) == 1

@@ -4,11 +4,12 @@ from django.db.models import Sum
 
 from billing import services
 from billing.models import LedgerReason, TokenLedgerEntry, TokenWallet
+from tests.factories import SETUP_ACTOR
 
 
 def fund(org, amount: int, key: str = "fund") -> None:
     services.wallet_credit(org=org, amount=amount, reason=LedgerReason.PURCHASE,
-                           idempotency_key=key, reference="pay_test")
+                           idempotency_key=key, reference="pay_test", actor=SETUP_ACTOR)
 
 
 def balance_of(org) -> int:

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from flexoraa import api_keys, services
 from flexoraa.models import ApiKey
+from tests.factories import SETUP_ACTOR
 from tests.support import assert_error_shape
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def test_a_wrong_secret_with_a_real_prefix_is_refused(api_key):
 
 def test_a_revoked_key_is_refused_and_says_so(org, api_key):
     key, raw = api_key
-    services.api_key_revoke(org=org, api_key=key)
+    services.api_key_revoke(org=org, api_key=key, actor=SETUP_ACTOR)
     response = client_with(f"Bearer {raw}").get("/api/me/")
     error = assert_error_shape(response, 401, "authentication_failed")
     assert "revoked" in error["message"]

@@ -7,6 +7,7 @@ from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from flexoraa.models import ApiKey, AuditEvent, Membership, Organization
+from tests.factories import SETUP_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,7 @@ def test_seed_demo_makes_a_revoked_demo_key_work_again(capsys):
 
     report = seed_json(capsys)
     demo_key = ApiKey.objects.get(pk=report["api_key"]["id"])
-    services.api_key_revoke(org=demo_key.organization, api_key=demo_key)
+    services.api_key_revoke(org=demo_key.organization, api_key=demo_key, actor=SETUP_ACTOR)
     seed_json(capsys)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {report['api_key']['key']}")

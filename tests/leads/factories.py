@@ -4,6 +4,7 @@ import itertools
 
 from leads import services
 from leads.models import Source
+from tests.factories import SETUP_ACTOR
 
 _numbers = itertools.count(1)
 
@@ -13,7 +14,7 @@ def next_phone() -> str:
     return f"+9198{next(_numbers):08d}"
 
 
-def make_lead(org, *, source=Source.API, actor=None, **values):
+def make_lead(org, *, source=Source.API, actor=SETUP_ACTOR, **values):
     if "phone" not in values and "email" not in values:
         values["phone"] = next_phone()
     return services.lead_intake(

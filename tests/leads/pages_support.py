@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from leads import services
 from leads.models import Lead
+from tests.factories import SETUP_ACTOR
 from tests.leads.factories import make_lead
 
 HTMX = {"HX-Request": "true"}
@@ -24,7 +25,7 @@ def lead_of(owner, **values):
     lead = make_lead(owner.organization, **values)
     if lead.owner_id != owner.pk:
         lead = services.lead_reassign(org=owner.organization, lead=lead, owner_id=owner.pk,
-                                      actor=None)
+                                      actor=SETUP_ACTOR)
     return Lead.objects.get(pk=lead.pk)
 
 

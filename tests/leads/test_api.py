@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from leads import services
 from leads.models import Lead, LeadAssignment, RoutingPoolMember
-from tests.factories import make_membership
+from tests.factories import SETUP_ACTOR, make_membership
 from tests.leads.factories import make_lead
 from tests.support import assert_error_shape
 
@@ -172,9 +172,10 @@ def test_the_sla_report_gives_met_percent_and_percentiles(org, sdr, manager, key
     quick, slow, waiting = make_lead(org), make_lead(org), make_lead(org)
 
     services.lead_mark_first_response(org=org, lead=quick,
-                                      at=quick.created_at + timedelta(minutes=2))
+                                      at=quick.created_at + timedelta(minutes=2), actor=SETUP_ACTOR)
     services.lead_mark_first_response(org=org, lead=slow,
-                                      at=slow.first_response_due_at + timedelta(hours=1))
+                                      at=slow.first_response_due_at + timedelta(hours=1),
+                                      actor=SETUP_ACTOR)
     report = key_client.get("/api/leads/sla-report/").json()
     assert (report["answered"], report["met"], report["waiting"]) == (2, 1, 1)
     assert report["met_percent"] == 50.0

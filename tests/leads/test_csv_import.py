@@ -17,7 +17,7 @@ from flexoraa.models import Role
 from leads import csv_import
 from leads.errors import CsvHeaderRefused
 from leads.models import Lead, LeadEvent, Source
-from tests.factories import UserFactory, make_membership
+from tests.factories import SETUP_ACTOR, UserFactory, make_membership
 from tests.leads.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,8 @@ def as_file(text: str, *, bom: bool = False) -> io.BytesIO:
 
 
 def run_import(org, text: str, **kwargs) -> csv_import.ImportReport:
-    return csv_import.leads_import_csv(org=org, file=as_file(text), **kwargs)
+    return csv_import.leads_import_csv(org=org, file=as_file(text),
+                                       **{"actor": SETUP_ACTOR, **kwargs})
 
 
 def lines(*rows: str) -> str:
@@ -91,7 +92,8 @@ def test_windows_and_old_mac_line_endings_count_lines_the_same(org):
 
 def test_a_byte_order_mark_is_handled(org):
     report = csv_import.leads_import_csv(
-        org=org, file=as_file(lines("Name,Phone", "Asha,+919876543210"), bom=True)
+        org=org, file=as_file(lines("Name,Phone", "Asha,+919876543210"), bom=True),
+        actor=SETUP_ACTOR,
     )
     assert report.created == 1 and report.header == ("Name", "Phone")
     assert Lead.objects.for_org(org).get().name == "Asha"
@@ -165,7 +167,7 @@ def test_rows_with_too_many_or_too_few_cells_are_rejected_and_blank_rows_skipped
 def test_a_row_that_is_not_utf8_is_rejected_and_the_rest_imported(org):
     data = (b"name,phone\n" + "Zoë,+919876543210\n".encode("cp1252")
             + "Zoë,+919876543211\n".encode())
-    report = csv_import.leads_import_csv(org=org, file=io.BytesIO(data))
+    report = csv_import.leads_import_csv(org=org, file=io.BytesIO(data), actor=SETUP_ACTOR)
     assert rejected_lines(report) == [2]
     assert "not UTF-8" in report.rejected[0].reason
     assert Lead.objects.for_org(org).get().name == "Zoë"
@@ -174,7 +176,7 @@ def test_a_row_that_is_not_utf8_is_rejected_and_the_rest_imported(org):
 def test_a_header_that_is_not_utf8_is_refused(org):
     data = "Nomé,phone\n".encode("cp1252")
     with pytest.raises(CsvHeaderRefused, match="not UTF-8"):
-        csv_import.leads_import_csv(org=org, file=io.BytesIO(data))
+        csv_import.leads_import_csv(org=org, file=io.BytesIO(data), actor=SETUP_ACTOR)
 
 
 def test_a_row_with_a_null_character_is_rejected(org):
@@ -209,7 +211,7 @@ def test_the_file_is_read_in_chunks_not_whole(org, monkeypatch):
             return super().read(size)
 
     text = lines("name,phone", 'Asha,+919876543210', '"Ravi\r\nIyer",+919876543211', "Bad,12")
-    report = csv_import.leads_import_csv(org=org, file=Spy(text.encode()))
+    report = csv_import.leads_import_csv(org=org, file=Spy(text.encode()), actor=SETUP_ACTOR)
     assert set(reads) == {7}
     assert (report.created, rejected_lines(report)) == (2, [5])
 
@@ -327,7 +329,9 @@ def test_manage_py_exits_0_with_rejected_rows_and_1_when_strict_or_refused(leads
 
     assert run("migrate", "--noinput").returncode == 0
     created = run("shell", "-c", "from flexoraa import services; "
-                  "services.organization_create(name='Acme Leads', slug='acme')")
+                  "from flexoraa.actors import Actor; "
+                  "services.organization_create(name='Acme Leads', slug='acme', "
+                  "actor=Actor.system('test:setup'))")
     assert created.returncode == 0, created.stderr
 
     ran = run("import_leads", str(leads_csv), "--org", "acme")

@@ -7,12 +7,14 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from flexoraa.actors import Actor
 from flexoraa.errors import ValidationFailed
 from flexoraa.models import AuditEvent
 from flexoraa.selectors import audit_chain_first_break
 from leads import services
 from leads.errors import InvalidContact, StatusChangeRefused
 from leads.models import Lead, LeadAssignment, LeadEvent, Source, Status, Tier
+from tests.factories import SETUP_ACTOR
 from tests.leads.factories import make_lead
 from tests.support import errors_of, needs_postgres, run_together
 
@@ -20,7 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 def intake(org, source=Source.API, **values):
-    return services.lead_intake(org=org, data=services.LeadInput(**values), source=source)
+    return services.lead_intake(org=org, data=services.LeadInput(**values), source=source,
+                                actor=SETUP_ACTOR)
 
 
 def test_a_new_lead_is_verified_scored_routed_and_put_on_the_sla_clock(org, sdr, manager):
@@ -135,7 +138,7 @@ def test_lead_update_rescores_and_a_hotter_lead_gets_the_faster_target(org, sdr)
     assert lead.tier == Tier.COLD
     cold_due = lead.first_response_due_at
     lead = services.lead_update(
-        org=org, lead=lead, actor=sdr.user, need="ERP", budget_amount="500000",
+        org=org, lead=lead, actor=Actor.for_member(sdr), need="ERP", budget_amount="500000",
         budget_currency="inr", authority="decision_maker", timeline="immediate",
     )
     assert lead.tier == Tier.HOT and lead.budget_currency == "INR"
@@ -147,11 +150,11 @@ def test_lead_update_rescores_and_a_hotter_lead_gets_the_faster_target(org, sdr)
 def test_status_moves_only_along_the_flow_and_closing_stops_the_clocks(org, sdr):
     lead = intake(org, email="flow@example.com").lead
     with pytest.raises(StatusChangeRefused):
-        services.lead_update(org=org, lead=lead, actor=sdr.user, status="opted_out")
-    lead = services.lead_update(org=org, lead=lead, actor=sdr.user, status=Status.LOST)
+        services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status="opted_out")
+    lead = services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.LOST)
     assert lead.first_response_due_at is None and lead.leak_due_at is None
     with pytest.raises(StatusChangeRefused, match="cannot become won"):
-        services.lead_update(org=org, lead=lead, actor=sdr.user, status=Status.WON)
+        services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.WON)
 
 
 def test_changing_the_phone_to_another_leads_phone_is_a_conflict(org, sdr):
@@ -160,15 +163,16 @@ def test_changing_the_phone_to_another_leads_phone_is_a_conflict(org, sdr):
     intake(org, phone="9876543210")
     other = intake(org, email="other@example.com").lead
     with pytest.raises(Conflict):
-        services.lead_update(org=org, lead=other, actor=sdr.user, phone="98765 43210")
+        services.lead_update(org=org, lead=other, actor=Actor.for_member(sdr), phone="98765 43210")
 
 
 def test_first_response_is_recorded_once_and_stops_leakage(org, sdr):
     lead = intake(org, email="reply@example.com").lead
     at = timezone.now()
-    lead = services.lead_mark_first_response(org=org, lead=lead, at=at, actor=sdr.user)
+    lead = services.lead_mark_first_response(org=org, lead=lead, at=at, actor=Actor.for_member(sdr))
     assert lead.first_response_at == at and lead.leak_due_at is None
-    services.lead_mark_first_response(org=org, lead=lead, at=at + timedelta(hours=1))
+    services.lead_mark_first_response(org=org, lead=lead, at=at + timedelta(hours=1),
+                                      actor=SETUP_ACTOR)
     lead.refresh_from_db()
     assert lead.first_response_at == at
     event = LeadEvent.objects.for_org(org).get(lead=lead, kind="first_response")
@@ -199,9 +203,9 @@ def test_the_nlu_reading_feeds_intent_and_budget_into_the_score(org, sdr):
 
 def test_every_lead_write_keeps_the_audit_chain_whole(org, sdr, manager):
     lead = make_lead(org)
-    services.lead_update(org=org, lead=lead, actor=sdr.user, need="x")
-    services.lead_reassign(org=org, lead=lead, owner_id=manager.pk, actor=manager.user)
-    services.lead_mark_first_response(org=org, lead=lead, actor=manager.user)
+    services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), need="x")
+    services.lead_reassign(org=org, lead=lead, owner_id=manager.pk, actor=Actor.for_member(manager))
+    services.lead_mark_first_response(org=org, lead=lead, actor=Actor.for_member(manager))
     assert audit_chain_first_break(org) is None
 
 
@@ -258,8 +262,8 @@ def test_text_the_database_cannot_hold_is_refused_up_front(org, values, field):
 
 def test_a_reply_to_a_closed_lead_neither_meets_nor_misses_a_target(org, sdr):
     lead = intake(org, email="closed@example.com").lead
-    lead = services.lead_update(org=org, lead=lead, actor=sdr.user, status=Status.LOST)
-    services.lead_mark_first_response(org=org, lead=lead)
+    lead = services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.LOST)
+    services.lead_mark_first_response(org=org, lead=lead, actor=SETUP_ACTOR)
     assert LeadEvent.objects.for_org(org).get(lead=lead, kind="first_response").data == {
         "met_sla": None}
 
@@ -267,7 +271,7 @@ def test_a_reply_to_a_closed_lead_neither_meets_nor_misses_a_target(org, sdr):
 def test_allowed_status_changes_follow_the_flow(org, sdr):
     lead = intake(org, email="flowing@example.com").lead
     assert services.allowed_status_changes(lead) == ["qualifying", "qualified", "won", "lost"]
-    lead = services.lead_update(org=org, lead=lead, actor=sdr.user, status=Status.WON)
+    lead = services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.WON)
     assert services.allowed_status_changes(lead) == []
     with pytest.raises(StatusChangeRefused, match="nothing else"):
-        services.lead_update(org=org, lead=lead, actor=sdr.user, status=Status.LOST)
+        services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.LOST)

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from flexoraa.actors import Actor
 from flexoraa.models import Role
 from leads import services
 from leads.models import AssignmentReason, LeadAssignment, Status, Tier
@@ -169,7 +170,8 @@ def test_a_status_change_is_saved_and_shown(sdr, login_client):
 
 def test_a_refused_status_change_shows_the_reason(sdr, login_client):
     lead = lead_of(sdr, **HOT)
-    services.lead_update(org=sdr.organization, lead=lead, actor=sdr, status=Status.WON)
+    services.lead_update(org=sdr.organization, lead=lead,
+                         actor=Actor.for_member(sdr), status=Status.WON)
     client = login_client(sdr)
 
     response = client.post(f"/leads/{lead.pk}/status/", {"status": "qualifying"})
@@ -296,7 +298,8 @@ def test_reassigning_to_someone_outside_the_team_is_refused_with_a_message(
 
 def test_reassigning_a_closed_lead_is_refused_with_the_reason(manager, sdr, login_client):
     lead = lead_of(sdr)
-    services.lead_update(org=sdr.organization, lead=lead, actor=sdr, status=Status.LOST)
+    services.lead_update(org=sdr.organization, lead=lead,
+                         actor=Actor.for_member(sdr), status=Status.LOST)
     page = page_of(login_client(manager).get(f"/leads/{lead.pk}/"))
     assert "Hand this lead to" not in page
     response = login_client(manager).post(f"/leads/{lead.pk}/reassign/", {"owner": manager.pk})
@@ -311,8 +314,11 @@ def test_the_detail_page_runs_a_fixed_number_ofquery_count(
     client = login_client(manager)
     count = query_count(client, f"/leads/{lead.pk}/")
     for status in (Status.QUALIFYING, Status.QUALIFIED):
-        services.lead_update(org=sdr.organization, lead=lead, actor=sdr, status=status)
-    services.lead_reassign(org=sdr.organization, lead=lead, owner_id=manager.pk, actor=manager)
-    services.lead_reassign(org=sdr.organization, lead=lead, owner_id=sdr.pk, actor=manager)
+        services.lead_update(org=sdr.organization, lead=lead,
+                             actor=Actor.for_member(sdr), status=status)
+    services.lead_reassign(org=sdr.organization, lead=lead, owner_id=manager.pk,
+                           actor=Actor.for_member(manager))
+    services.lead_reassign(org=sdr.organization, lead=lead, owner_id=sdr.pk,
+                           actor=Actor.for_member(manager))
     with django_assert_num_queries(count):
         client.get(f"/leads/{lead.pk}/")

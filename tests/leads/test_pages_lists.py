@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from flexoraa.actors import Actor
 from flexoraa.models import Role
 from leads import services
 from leads.models import Lead, SlaBreach, Status
 from leads.views.common import duration_words, sla_state, span_words
-from tests.factories import UserFactory, make_membership
+from tests.factories import SETUP_ACTOR, UserFactory, make_membership
 from tests.leads.factories import make_lead
 from tests.leads.pages_support import (
     HOT,
@@ -81,9 +82,11 @@ def test_my_leads_shows_only_the_sdrs_own_leads_most_urgent_first(
 
 def test_a_closed_lead_sinks_below_the_open_ones_and_answered_leads_say_so(sdr, login_client):
     won = lead_of(sdr, name="Won Wasim", **HOT)
-    services.lead_update(org=sdr.organization, lead=won, actor=sdr, status=Status.WON)
+    services.lead_update(org=sdr.organization, lead=won,
+                         actor=Actor.for_member(sdr), status=Status.WON)
     answered = lead_of(sdr, name="Answered Anu")
-    services.lead_mark_first_response(org=sdr.organization, lead=answered, actor=sdr)
+    services.lead_mark_first_response(org=sdr.organization, lead=answered,
+                                      actor=Actor.for_member(sdr))
 
     page = page_of(login_client(sdr).get("/leads/"))
 
@@ -106,7 +109,7 @@ def test_my_leads_filters_by_tier_and_status_and_searches_name_email_and_phone(
     lead_of(sdr, name="Hot Hari", email="hari@example.com", **HOT)
     lead_of(sdr, name="Warm Wani", phone="+919812345678", **WARM)
     qualifying = lead_of(sdr, name="Cold Carla")
-    services.lead_update(org=sdr.organization, lead=qualifying, actor=sdr,
+    services.lead_update(org=sdr.organization, lead=qualifying, actor=Actor.for_member(sdr),
                          status=Status.QUALIFYING)
     client = login_client(sdr)
 
@@ -229,7 +232,7 @@ def test_the_team_queue_shows_everyones_open_leads_with_owner_and_the_teams_load
     lead_of(sdr, name="Hot Hari", **HOT)
     lead_of(other_sdr, name="Warm Wani", **WARM)
     won = lead_of(sdr, name="Won Wasim")
-    services.lead_update(org=org, lead=won, actor=sdr, status=Status.WON)
+    services.lead_update(org=org, lead=won, actor=Actor.for_member(sdr), status=Status.WON)
     make_lead(other_org, name="Outside Olga")
 
     page = page_of(login_client(manager).get("/leads/team/"))
@@ -361,7 +364,8 @@ def test_the_managers_dashboard_loads_a_banner_of_unacknowledged_breaches(
     assert 'href="/leads/team/#breaches"' in banner
 
     for breach in SlaBreach.objects.all():
-        services.breach_acknowledge(org=manager.organization, breach=breach, actor=manager)
+        services.breach_acknowledge(org=manager.organization, breach=breach,
+                                    actor=Actor.for_member(manager))
     assert "SLA breach" not in page_of(client.get("/leads/team/breach-banner/", headers=HTMX))
 
 
@@ -377,7 +381,7 @@ def test_an_sdrs_dashboard_links_to_their_leads_and_has_no_breach_banner(sdr, lo
 
 def _answer(lead, after: timedelta):
     services.lead_mark_first_response(org=lead.organization, lead=lead,
-                                      at=lead.created_at + after)
+                                      at=lead.created_at + after, actor=SETUP_ACTOR)
 
 
 def test_an_sdr_sees_their_own_sla_figures(sdr, other_sdr, login_client):

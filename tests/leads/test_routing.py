@@ -5,10 +5,11 @@ from collections import Counter
 
 import pytest
 
+from flexoraa.actors import Actor
 from flexoraa.models import AuditEvent, Role
 from leads import routing, services
 from leads.models import AssignmentReason, Lead, LeadAssignment, Tier
-from tests.factories import make_membership
+from tests.factories import SETUP_ACTOR, make_membership
 from tests.leads.factories import make_lead
 
 COLD = {}  # intake values that score COLD: nothing known
@@ -93,7 +94,7 @@ def test_closing_a_lead_frees_capacity(org, manager):
     assert lead.owner_id == sdr.pk
     overflow = make_lead(org)
     assert overflow.owner_id == manager.pk
-    services.lead_update(org=org, lead=lead, actor=sdr.user, status="won")
+    services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status="won")
     assert make_lead(org).owner_id == sdr.pk
 
 
@@ -115,7 +116,7 @@ def test_nobody_free_escalates_to_the_least_loaded_manager_with_the_reason(org, 
 def test_a_tier_pool_takes_that_tiers_leads_and_the_other_tiers_go_to_everyone(org, manager):
     hot_sdr = make_membership(org, capacity=100)
     other_sdr = make_membership(org, capacity=100)
-    services.routing_pool_member_add(org=org, tier=Tier.HOT, membership=hot_sdr, actor=None)
+    services.routing_pool_member_add(org=org, tier=Tier.HOT, membership=hot_sdr, actor=SETUP_ACTOR)
     hot_owners = {make_lead(org, **HOT).owner_id for _ in range(4)}
     cold_owners = Counter(make_lead(org).owner_id for _ in range(4))
     assert hot_owners == {hot_sdr.pk}
@@ -136,7 +137,8 @@ def test_a_tier_that_does_not_exist_is_refused_for_a_pool(org, sdr):
     from flexoraa.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as caught:
-        services.routing_pool_member_add(org=org, tier="lukewarm", membership=sdr, actor=None)
+        services.routing_pool_member_add(org=org, tier="lukewarm", membership=sdr,
+                                         actor=SETUP_ACTOR)
     assert "lukewarm" in caught.value.message and "tier" in caught.value.fields
 
 
@@ -145,7 +147,7 @@ def test_a_manager_reassigns_by_hand_and_the_reason_is_recorded(org, manager, sd
     lead = make_lead(org)
     second = make_membership(org, capacity=10)
     target = second if lead.owner_id != second.pk else sdr
-    services.lead_reassign(org=org, lead=lead, owner_id=target.pk, actor=manager.user,
+    services.lead_reassign(org=org, lead=lead, owner_id=target.pk, actor=Actor.for_member(manager),
                            note="Speaks Tamil")
     lead.refresh_from_db()
     assert lead.owner_id == target.pk

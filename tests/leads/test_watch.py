@@ -6,11 +6,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from flexoraa.actors import Actor
 from flexoraa.models import AuditEvent, JobRun, Role
 from flexoraa.selectors import audit_chain_first_break
 from leads import services, tasks
 from leads.models import AssignmentReason, Lead, LeadAssignment, LeadEvent, SlaBreach
-from tests.factories import make_membership
+from tests.factories import SETUP_ACTOR, make_membership
 from tests.leads.factories import make_lead
 from tests.support import errors_of, needs_postgres, run_together
 
@@ -25,7 +26,7 @@ def test_a_lead_past_its_target_is_breached_once_and_the_managers_are_told(
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     late = make_lead(org)
     answered = make_lead(org)
-    services.lead_mark_first_response(org=org, lead=answered)
+    services.lead_mark_first_response(org=org, lead=answered, actor=SETUP_ACTOR)
     future = make_lead(org)
     now = late.first_response_due_at + timedelta(seconds=1)
     Lead.objects.filter(pk=future.pk).update(first_response_due_at=now + timedelta(hours=1))
@@ -50,7 +51,7 @@ def test_a_lead_past_its_target_is_breached_once_and_the_managers_are_told(
 
 def test_a_closed_lead_is_never_breached(org, sdr):
     lead = make_lead(org)
-    services.lead_update(org=org, lead=lead, actor=sdr.user, status="lost")
+    services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status="lost")
     assert services.sla_breaches_record(now=timezone.now() + LATER)["breaches"] == 0
 
 
@@ -136,7 +137,7 @@ def test_after_the_maximum_moves_a_lead_goes_to_a_manager_instead_of_bouncing(
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     for _ in range(6):
         make_membership(org, capacity=10)
-    services.lead_settings_update(org=org, actor=None, max_leak_moves=2)
+    services.lead_settings_update(org=org, actor=SETUP_ACTOR, max_leak_moves=2)
     lead = make_lead(org)
     with django_capture_on_commit_callbacks(execute=True):
         for step in range(1, 4):
@@ -152,7 +153,7 @@ def test_after_the_maximum_moves_a_lead_goes_to_a_manager_instead_of_bouncing(
 def test_a_lead_whose_owner_acted_does_not_move(org, manager, sdr):
     make_membership(org, capacity=10)
     lead = make_lead(org)
-    services.lead_update(org=org, lead=lead, actor=lead.owner.user, need="Their need")
+    services.lead_update(org=org, lead=lead, actor=Actor.for_member(lead.owner), need="Their need")
     assert leak_all(org) == {"moved": 0, "escalated": 0, "released": 0}
 
 

@@ -40,7 +40,8 @@ from django.db import connection, connections
 from billing import services
 from billing.errors import InsufficientTokens
 from billing.models import AiAction, LedgerReason, TokenLedgerEntry, TokenWallet
-from tests.factories import OrganizationFactory, make_api_key
+from flexoraa.actors import Actor
+from tests.factories import SETUP_ACTOR, OrganizationFactory, make_api_key
 from tests.load import http_bench
 from tests.load.http_bench import benchmark_pids, cpu_seconds, machine_busy_seconds
 
@@ -221,7 +222,7 @@ def http_attempt(base: str, raw_key: str, prefix: str):
 def service_attempt(org, api_key, prefix: str):
     def attempt(client: int, n: int):
         try:
-            services.ai_action_charge(org=org, action=ACTION, actor=api_key,
+            services.ai_action_charge(org=org, action=ACTION, actor=Actor.for_api_key(api_key),
                                       idempotency_key=f"{prefix}-{client}-{n}")
         except InsufficientTokens as refused:
             return 402, (refused.balance, refused.shortfall)
@@ -254,7 +255,7 @@ def tenant(slug: str, tokens: int):
     org = OrganizationFactory(slug=slug, name=slug)
     api_key, raw_key = make_api_key(org)
     services.wallet_credit(org=org, amount=tokens, reason=LedgerReason.PURCHASE,
-                           idempotency_key="bench-fund")
+                           idempotency_key="bench-fund", actor=SETUP_ACTOR)
     return org, api_key, raw_key
 
 

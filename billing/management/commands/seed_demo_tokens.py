@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from billing import services
 from billing.models import LedgerReason
+from flexoraa.actors import Actor
 from flexoraa.management.commands.seed_demo import DEMO_SLUG
 from flexoraa.models import Organization
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         result = services.wallet_credit(
             org=org, amount=DEMO_GRANT, reason=LedgerReason.ADJUSTMENT,
             idempotency_key=DEMO_GRANT_KEY, reference="demo starting grant",
+            actor=Actor.system("command:seed_demo_tokens"),
         )
         if result.replayed:
             self.stdout.write("The demo tenant had its starting grant already; nothing changed.")

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from flexoraa import api_keys, services
+from flexoraa.actors import Actor
 from flexoraa.models import ApiKey, Membership, Organization, Role
 
 User = get_user_model()
@@ -26,6 +27,9 @@ DEMO_CHANNELS = {
 }
 
 
+SEED_ACTOR = Actor.system("command:seed_demo")
+
+
 class Command(BaseCommand):
     help = "Create (or leave as it is) the demo tenant with a manager, three SDRs and an API key."
 
@@ -43,11 +47,14 @@ class Command(BaseCommand):
             org = Organization.objects.filter(slug=DEMO_SLUG).first()
             if org is None:
                 org = services.organization_create(
-                    name="Demo Sales Co", slug=DEMO_SLUG, timezone_name="Asia/Kolkata"
+                    name="Demo Sales Co", slug=DEMO_SLUG, timezone_name="Asia/Kolkata",
+                    actor=SEED_ACTOR,
                 )
             if org.settings.get("demo_channels") != DEMO_CHANNELS:
-                org.settings = {**org.settings, "demo_channels": DEMO_CHANNELS}
-                org.save(update_fields=["settings"])
+                org = services.organization_update(
+                    org=org, actor=SEED_ACTOR,
+                    settings={**org.settings, "demo_channels": DEMO_CHANNELS},
+                )
             people = []
             for username, first, last, role, capacity in DEMO_PEOPLE:
                 user = User.objects.filter(username=username).first()
@@ -59,7 +66,7 @@ class Command(BaseCommand):
                 membership = Membership.objects.for_org(org).filter(user=user).first()
                 if membership is None:
                     membership = services.membership_create(
-                        org=org, user=user, role=role, capacity=capacity
+                        org=org, user=user, role=role, capacity=capacity, actor=SEED_ACTOR
                     )
                 people.append({"username": username, "password": DEMO_PASSWORD,
                                "role": membership.role, "capacity": membership.capacity,
@@ -67,11 +74,11 @@ class Command(BaseCommand):
             api_key = ApiKey.objects.filter(prefix=api_keys.split_key(raw_key)).first()
             if api_key is None:
                 api_key, _ = services.api_key_create(
-                    org=org, name="Demo integration", raw_key=raw_key
+                    org=org, name="Demo integration", raw_key=raw_key, actor=SEED_ACTOR
                 )
             elif not api_key.is_active:
                 # The demo's documented key must work; someone revoked it while exploring.
-                services.api_key_reinstate(org=org, api_key=api_key)
+                services.api_key_reinstate(org=org, api_key=api_key, actor=SEED_ACTOR)
                 self.stderr.write("The demo API key had been revoked; it works again.")
         report = {
             "organization": {"id": org.pk, "slug": org.slug, "name": org.name},
