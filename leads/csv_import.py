@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from django.db import DataError
 
+from flexoraa.actors import Actor
 from flexoraa.csv_cells import read_cell
 from flexoraa.errors import FlexoraaError
 from flexoraa.models import Organization
@@ -264,7 +265,8 @@ def _lead_input(values: dict[str, str]) -> services.LeadInput:
 
 
 def leads_import_csv(
-    *, org: Organization, file: BinaryIO, actor=None, progress: ProgressCallback | None = None,
+    *, org: Organization, file: BinaryIO, actor: Actor,
+    progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import the leads of a CSV file (opened in binary mode) into ``org``.
 
