@@ -248,3 +248,18 @@ def test_the_report_fixed_and_imported_again_gives_back_the_cells_as_they_were(o
 
     lead = Lead.objects.for_org(org).get()
     assert (lead.name, lead.phone) == ("=Asha", "+919876543210")
+
+
+def test_an_upload_whose_form_fields_pass_the_memory_limit_is_a_400_not_a_500(
+    login_client, manager, settings
+):
+    # Files may be larger on the upload path; the form's other fields may not: Django refuses
+    # them while parsing, and that must be a 400.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    response = login_client(manager).post("/admin/leads/lead/import/", {
+        "note": "n" * 4096,
+        "file": SimpleUploadedFile("leads.csv", b"name,phone\nAsha,+919876543210\n",
+                                   content_type="text/csv"),
+    })
+    assert response.status_code == 400
+    assert not Lead.objects.exists()
