@@ -47,5 +47,5 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = ["id", "action", "target_type", "target_id", "actor_user", "actor_api_key",
-                  "data", "created_at", "prev_hash", "hash"]
+                  "actor_system", "data", "created_at", "prev_hash", "hash"]
         read_only_fields = fields

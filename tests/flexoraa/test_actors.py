@@ -297,3 +297,11 @@ def test_the_console_reassign_action_goes_through_the_bulk_service(console, org,
     assert Lead.objects.filter(owner=taker).count() == 2
     assert set(AuditEvent.objects.for_org(org).filter(action="lead.reassigned")
                .values_list("actor_user_id", flat=True)) == {manager.user_id}
+
+
+@pytest.mark.django_db
+def test_the_audit_log_api_names_the_system_actor(org, key_client):
+    make_audit_event(org, action="test.system", actor=Actor.system("job:leads.leakage_scan"))
+    rows = key_client.get("/api/audit-events/", {"action": "test.system"}).json()["results"]
+    assert [(row["actor_user"], row["actor_api_key"], row["actor_system"]) for row in rows] == [
+        (None, None, "job:leads.leakage_scan")]
