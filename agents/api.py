@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from agents import selectors
 from agents.models import Channel, Conversation, Message, SenderKind, Template
 from agents.selectors import sdr_reach
 from agents.serializers import (
@@ -19,8 +20,6 @@ from agents.serializers import (
 )
 from agents.services import inbox, outbound
 from flexoraa.api import ALL_ROLES, MANAGING, TenantViewSet, router
-
-THREAD_LIMIT = 200
 
 
 class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -63,9 +62,8 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     def messages(self, request, pk=None):
         """The conversation's latest messages, oldest first."""
         conversation = self.get_object()
-        latest = (Message.objects.for_org(self.organization).filter(conversation=conversation)
-                  .order_by("-created_at", "-id")[:THREAD_LIMIT])
-        return Response(MessageSerializer(reversed(list(latest)), many=True).data)
+        thread = selectors.thread_messages(self.organization, conversation)
+        return Response(MessageSerializer(thread, many=True).data)
 
     @extend_schema(request=MessageSendSerializer, responses={
         201: MessageSerializer,
@@ -83,8 +81,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         values = serializer.validated_data
         person = getattr(request, "api_key", None) is None
         client_id = values.get("client_id")
-        existed = bool(client_id) and Message.objects.for_org(self.organization).filter(
-            client_id=client_id).exists()
+        existed = bool(client_id) and selectors.client_id_used(self.organization, client_id)
         message = outbound.message_send(
             org=self.organization, conversation=conversation,
             sender=SenderKind.SDR if person else SenderKind.SYSTEM,

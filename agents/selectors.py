@@ -85,6 +85,11 @@ def thread_messages(org: Organization, conversation: Conversation) -> list[Messa
     return list(reversed(list(latest)))
 
 
+def client_id_used(org: Organization, client_id: str) -> bool:
+    """Whether a message of the tenant was sent with this idempotency ``client_id``."""
+    return Message.objects.for_org(org).filter(client_id=client_id).exists()
+
+
 def thread_message(org: Organization, conversation: Conversation, pk) -> Message:
     found = (Message.objects.for_org(org).filter(conversation=conversation, pk=pk)
              .select_related("author__user", "template", "intent_verdict_by__user").first())
