@@ -19,9 +19,7 @@ $(STAMP): $(DEV_LOCK) pyproject.toml
 		|| { echo "Flexoraa needs Python 3.11 or newer (found: $$($(PYTHON) --version))."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-# --no-compile: byte-compiling every package (test tools included) was half the install;
-# Python compiles what it imports on first use.
-	$(PY) -m pip install --no-compile --progress-bar on -r $(DEV_LOCK)
+	$(PY) -m pip install --progress-bar on -r $(DEV_LOCK)
 	@touch $(STAMP)
 
 install: $(STAMP)
