@@ -79,6 +79,7 @@ def test_a_record_for_another_recipe_is_not_used(monkeypatch, tmp_path):
 @pytest.mark.django_db
 def test_train_nlu_shows_its_progress_and_says_where_the_choice_came_from(tmp_path, settings):
     settings.NLU_MODEL_DIR = str(tmp_path)
+    recorded = model.SELECTION_FILE.read_bytes()
     out, err = StringIO(), StringIO()
     call_command("train_nlu", "--no-register", stdout=out, stderr=err)
     assert "as the last search chose it for this corpus (selection.json" in out.getvalue()
@@ -88,3 +89,4 @@ def test_train_nlu_shows_its_progress_and_says_where_the_choice_came_from(tmp_pa
     assert progress[-1].startswith("Training lead-nlu (act done) [")
     assert "100%" in progress[-1] and " in " in progress[-1]
     assert "Held-out test split" in out.getvalue()
+    assert model.SELECTION_FILE.read_bytes() == recorded  # written only with --search

@@ -23,7 +23,8 @@ class Command(BaseCommand):
                             help="Save the artefact but leave the active version as it is.")
         parser.add_argument("--search", action="store_true",
                             help="Cross-validate every candidate classifier even when "
-                                 "agents/nlu/selection.json holds this corpus's choice.")
+                                 "agents/nlu/selection.json holds this corpus's choice, and "
+                                 "record the choice there.")
 
     def handle(self, *args, if_missing: bool, no_register: bool, search: bool, **options):
         try:
@@ -51,7 +52,8 @@ class Command(BaseCommand):
                               f", as the last search chose it for this corpus "
                               f"({model.SELECTION_FILE.name}; --search runs it again)")
         artefact = self._train(corpus, config, selection, options)
-        if artefact.chosen["searched"]:
+        if search:
+            # Only when asked: a routine training never writes into the checkout.
             chosen = next(candidate for candidate in config.candidates
                           if model.candidate_name(candidate)
                           == artefact.chosen["intent_classifier"])
@@ -82,6 +84,13 @@ class Command(BaseCommand):
         sha256 = model.save(version, artefact, metrics)
         nlu.forget_loaded_model()
         self.stdout.write(f"\nSaved {model.artefact_path(version)} (sha256 {sha256[:12]}…).")
+        if search:
+            self.stdout.write(f"Recorded the choice in {model.SELECTION_FILE}: commit it with "
+                              "the corpus, so new machines train without the search.")
+        elif artefact.chosen["searched"]:
+            self.stdout.write(f"{model.SELECTION_FILE.name} was for another corpus or code; "
+                              "run `train_nlu --search` and commit it, so new machines train "
+                              "without the search.")
         self._register({"name": model.MODEL_NAME, "version": version, "sha256": sha256,
                         "metrics": metrics}, no_register)
 
