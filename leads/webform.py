@@ -38,6 +38,7 @@ from django.views.decorators.http import require_GET
 
 from flexoraa import selectors as core_selectors
 from flexoraa.actors import Actor
+from flexoraa.client_address import client_address
 from flexoraa.errors import FlexoraaError
 from flexoraa.jsonsafe import JsonRejected, json_parse
 from flexoraa.models import Organization
@@ -110,12 +111,10 @@ def form_token_valid(token, org: Organization) -> bool:
 
 
 def client_ip(request) -> str:
-    # REMOTE_ADDR only. X-Forwarded-For is whatever the client writes unless a proxy we run
-    # overwrites it, so trusting it by default would let a bot name a new address on every
-    # request and never hit the limit. Behind a load balancer, have the proxy set
-    # REMOTE_ADDR to the client's address (nginx real_ip, gunicorn --forwarded-allow-ips),
-    # or every visitor shares the balancer's address and its limit.
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    # The one client-address rule (X-Forwarded-For only as far as TRUSTED_PROXY_COUNT
+    # proxies vouch for it): a bot cannot name a new address per request to dodge the limit,
+    # and behind a load balancer visitors do not all share its address.
+    return client_address(request) or "unknown"
 
 
 def rate_limit_retry_after(org: Organization, request) -> int | None:

@@ -263,6 +263,24 @@ def test_the_rate_limit_counts_per_ip_address_and_per_tenant(client, org, other_
                        HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
 
 
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_count(client, org, settings):
+    settings.LEAD_FORM_RATE_LIMIT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+    token = fresh_token(client)
+    balancer = {"REMOTE_ADDR": "10.0.0.2"}
+    assert client.post("/f/acme/", form_data(token), HTTP_X_FORWARDED_FOR="203.0.113.9",
+                       **balancer).status_code == 303
+    assert client.post("/f/acme/", form_data(token), HTTP_X_FORWARDED_FOR="203.0.113.9",
+                       **balancer).status_code == 429
+    # Another visitor through the same balancer.
+    assert client.post("/f/acme/", form_data(token), HTTP_X_FORWARDED_FOR="198.51.100.7",
+                       **balancer).status_code == 303
+    # What the visitor wrote left of the address the proxy vouched for buys nothing.
+    assert client.post("/f/acme/", form_data(token),
+                       HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.9",
+                       **balancer).status_code == 429
+
+
 def test_bots_and_bad_tokens_count_against_the_limit_too(client, org, settings):
     settings.LEAD_FORM_RATE_LIMIT = 2
     token = fresh_token(client)
