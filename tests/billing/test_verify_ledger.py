@@ -112,11 +112,14 @@ def manage(*args: str, var_dir) -> subprocess.CompletedProcess:
 
 FILL_SCRIPT = """
 from billing import services
+from flexoraa.actors import Actor
 from flexoraa.models import Organization
+actor = Actor.system("test:setup")
 for slug in ("tamper-me", "leave-me"):
     org = Organization.objects.create(name=slug, slug=slug)
-    services.wallet_credit(org=org, amount=500, reason="purchase", idempotency_key="c")
-    services.wallet_debit(org=org, amount=20, idempotency_key="d")
+    services.wallet_credit(org=org, amount=500, reason="purchase", idempotency_key="c",
+                           actor=actor)
+    services.wallet_debit(org=org, amount=20, idempotency_key="d", actor=actor)
 """
 
 

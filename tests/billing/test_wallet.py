@@ -180,7 +180,8 @@ def test_an_amount_that_is_not_a_whole_number_from_1_to_10_to_the_12_is_refused(
     fund(org, 100)
     call = services.wallet_debit if change == "debit" else services.wallet_credit
     with pytest.raises(ValidationFailed) as refused:
-        call(org=org, amount=amount, reason=LedgerReason.ADJUSTMENT, idempotency_key="k")
+        call(org=org, amount=amount, reason=LedgerReason.ADJUSTMENT, idempotency_key="k",
+             actor=SETUP_ACTOR)
     assert set(refused.value.fields) == {"amount"}
     assert refused.value.message.startswith("amount:")
     assert balance_of(org) == 100 and TokenLedgerEntry.objects.for_org(org).count() == 1
