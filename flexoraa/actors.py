@@ -9,6 +9,10 @@ which must stay free of personal data.
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the models import nothing from here; the value stays free of the ORM
+    from flexoraa.models import ApiKey, Membership
 
 SYSTEM_NAME_MAX_LENGTH = 64
 # Codes such as "webhook:razorpay" or "job:leads.sla_check": lower-case words joined by
@@ -36,8 +40,8 @@ class Actor:
     system_name: str = ""
     # The loaded rows, so services that need the membership's role or the key's tenant do
     # not query again; equality and hashing go by the ids above.
-    membership: object = field(default=None, compare=False, repr=False)
-    api_key: object = field(default=None, compare=False, repr=False)
+    membership: "Membership | None" = field(default=None, compare=False, repr=False)
+    api_key: "ApiKey | None" = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if self.kind is ActorKind.USER:
@@ -54,7 +58,7 @@ class Actor:
             raise ValueError(f"Inconsistent actor: {self!r}")
 
     @classmethod
-    def for_member(cls, membership) -> "Actor":
+    def for_member(cls, membership: "Membership") -> "Actor":
         """A signed-in person acting in the organization of ``membership``."""
         if membership is None or membership.pk is None:
             raise ValueError("A member actor needs a saved membership.")
@@ -64,7 +68,7 @@ class Actor:
         )
 
     @classmethod
-    def for_user(cls, user, membership=None) -> "Actor":
+    def for_user(cls, user, membership: "Membership | None" = None) -> "Actor":
         """A signed-in person, with their membership when they have one in the tenant they
         act on (a superuser in the console may have none)."""
         if membership is not None:
@@ -76,7 +80,7 @@ class Actor:
         return cls(kind=ActorKind.USER, user_id=user.pk)
 
     @classmethod
-    def for_api_key(cls, api_key) -> "Actor":
+    def for_api_key(cls, api_key: "ApiKey") -> "Actor":
         """An integration calling with ``api_key``; it acts for the key's organization."""
         if api_key is None or api_key.pk is None:
             raise ValueError("An API key actor needs a saved key.")

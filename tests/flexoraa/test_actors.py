@@ -305,3 +305,24 @@ def test_the_audit_log_api_names_the_system_actor(org, key_client):
     rows = key_client.get("/api/audit-events/", {"action": "test.system"}).json()["results"]
     assert [(row["actor_user"], row["actor_api_key"], row["actor_system"]) for row in rows] == [
         (None, None, "job:leads.leakage_scan")]
+
+
+@pytest.mark.django_db
+def test_a_superuser_without_a_membership_acts_in_the_console_as_themself(admin_client,
+                                                                         admin_user):
+    response = admin_client.post("/admin/flexoraa/organization/add/", {
+        "name": "Fresh Co", "slug": "fresh", "timezone": "Asia/Kolkata", "country": "IN",
+        "business_hours": "{}", "settings": "{}",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    fresh = Organization.objects.get(slug="fresh")
+    event = AuditEvent.objects.for_org(fresh).get(action="organization.created")
+    assert (event.actor_user_id, event.actor_system) == (admin_user.pk, "")
+
+    member = make_membership(fresh, role=Role.SDR, capacity=3)
+    response = admin_client.post(f"/admin/flexoraa/membership/{member.pk}/change/", {
+        "role": "sdr", "capacity": 9, "is_available": "on",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.for_org(fresh).get(action="membership.updated")
+    assert (event.actor_user_id, event.data) == (admin_user.pk, {"capacity": 9})

@@ -187,6 +187,24 @@ def test_the_sla_report_gives_met_percent_and_percentiles(org, sdr, manager, key
     assert waiting.first_response_at is None
 
 
+@pytest.mark.parametrize("days", ["0", "366", "ten", "1.5"])
+def test_the_sla_report_refuses_a_number_of_days_out_of_range_naming_it(key_client, days):
+    error = assert_error_shape(key_client.get("/api/leads/sla-report/", {"days": days}), 400,
+                               "validation_failed")
+    assert error["fields"] == {"days": ["Give a whole number of days from 1 to 365."]}
+
+
+def test_the_sla_report_answers_another_tenants_member_like_one_that_does_not_exist(
+        other_org, key_client):
+    theirs = make_membership(other_org)
+    missing = theirs.pk + 1000
+    foreign = key_client.get("/api/leads/sla-report/", {"owner": theirs.pk})
+    unknown = key_client.get("/api/leads/sla-report/", {"owner": missing})
+    assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
+    error = assert_error_shape(foreign, 400, "validation_failed")
+    assert error["fields"] == {"owner": ["No member of this organization has that id."]}
+
+
 def test_breaches_are_listed_and_acknowledged_by_managers_only(org, sdr, manager, key_client):
     lead = make_lead(org)
     services.sla_breaches_record(now=timezone.now() + timedelta(days=2))
