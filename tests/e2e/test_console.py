@@ -28,3 +28,40 @@ def test_a_manager_issues_a_key_sees_it_once_and_revokes_it(page, live_server, o
     expect(page.get_by_text("1 key(s) revoked.")).to_be_visible()
     api_key.refresh_from_db()
     assert api_key.revoked_at is not None
+
+
+def test_a_manager_finds_a_failed_webhook_delivery_reads_its_error_and_replays_it(
+    page, live_server, org, manager, monkeypatch, request
+):
+    from flexoraa import tasks as core_tasks
+    from flexoraa.models import DeliveryState, WebhookDelivery
+
+    queued = []
+    monkeypatch.setattr(core_tasks.process_webhook_deliveries, "delay", queued.append)
+    failed = WebhookDelivery.objects.create(
+        provider="razorpay", event_id="evt_Broken000001", event_type="payment.captured",
+        payload={"event": "payment.captured", "payload": {}}, organization=org,
+        state=DeliveryState.FAILED, attempts=1, outcome="malformed",
+        last_error="malformed: 'payment'")
+    WebhookDelivery.objects.create(
+        provider="whatsapp", event_id="wamid.Fine", event_type="message", payload={},
+        organization=org, state=DeliveryState.PROCESSED, attempts=1, outcome="stored")
+
+    signed_in(page, live_server, manager)
+    page.goto(f"{live_server.url}/admin/flexoraa/webhookdelivery/")
+    page.get_by_role("link", name="Failed", exact=True).click()
+    expect(page.get_by_text("malformed: 'payment'")).to_be_visible()
+    expect(page.get_by_role("link", name="wamid.Fine")).to_have_count(0)
+    # Kept beside the failure screenshots (test-results/, a CI artefact) for a person to read.
+    results = request.config.rootpath / "test-results"
+    results.mkdir(exist_ok=True)
+    page.screenshot(path=str(results / "console-webhook-deliveries.png"), full_page=True)
+
+    page.get_by_role("checkbox",
+                     name="Select this object for an action - razorpay payment.captured "
+                          "evt_Broken000001").check()
+    page.select_option("select[name=action]", "replay")
+    page.get_by_role("button", name="Go").click()
+    expect(page.get_by_text("1 deliveries queued again.")).to_be_visible()
+    failed.refresh_from_db()
+    assert (failed.state, failed.attempts) == (DeliveryState.PENDING, 0)
