@@ -256,7 +256,7 @@ def deliveries_replay(*, deliveries, actor: Actor) -> int:
     """Put failed deliveries back to pending with a fresh count of attempts and queue them
     now; each tenant's audit log records the replay. Returns how many were replayed."""
     with transaction.atomic():
-        rows = list(WebhookDelivery.objects.select_for_update(no_key=True)
+        rows = list(WebhookDelivery.objects.select_for_update(no_key=True, of=("self",))
                     .select_related("organization")
                     .filter(pk__in=[delivery.pk for delivery in deliveries],
                             state=DeliveryState.FAILED).order_by("pk"))
