@@ -20,7 +20,7 @@ from billing.models import (
     TokenWallet,
 )
 from billing.templatetags.billing_format import money
-from flexoraa.admin import TenantAdmin, console_actor, is_tenant_manager
+from flexoraa.admin import ReadOnlyTenantAdmin, TenantAdmin, console_actor, is_tenant_manager
 
 
 @admin.register(TokenPackage)
@@ -123,19 +123,6 @@ class ActionPriceAdmin(TenantAdmin):
         saved = services.action_price_set(org=org, action=obj.action, tokens=obj.tokens,
                                           actor=console_actor(request, org))
         obj.pk, obj.organization = saved.pk, org
-
-
-class ReadOnlyTenantAdmin(TenantAdmin):
-    """Rows no one edits in the console, superusers included."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TokenLedgerEntry)

@@ -54,6 +54,20 @@ def console_actor(request, org: Organization) -> Actor:
     return Actor.for_user(request.user, membership)
 
 
+class ReadOnlyAdminMixin:
+    """Rows no one adds, edits or deletes in the console, superusers included: they change
+    only through their services (a ledger, an audit log, a provider's events)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class TenantAdmin(admin.ModelAdmin):
     """Scopes rows, foreign-key choices and permissions to ``request.organization``."""
 
@@ -127,6 +141,10 @@ class TenantAdmin(admin.ModelAdmin):
         if not (is_tenant_manager(request) and manager_flag):
             return False
         return obj is None or obj.organization_id == request.organization.pk
+
+
+class ReadOnlyTenantAdmin(ReadOnlyAdminMixin, TenantAdmin):
+    """A tenant's rows, seen and never changed in the console."""
 
 
 @admin.register(Organization)
@@ -324,7 +342,7 @@ class ApiKeyAdmin(TenantAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(TenantAdmin):
+class AuditEventAdmin(ReadOnlyTenantAdmin):
     list_display = ["id", "created_at", "action", "target", "actor"]
     list_filter = ["action"]
     search_fields = ["action", "target_id"]
@@ -346,15 +364,6 @@ class AuditEventAdmin(TenantAdmin):
         if obj.actor_api_key_id:
             return f"API key {obj.actor_api_key.prefix}…"
         return f"system ({obj.actor_system})" if obj.actor_system else "system"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         verify = self.admin_site.admin_view(self.verify_chain_view)

@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from flexoraa.admin import ReadOnlyAdminMixin
 from monitoring.models import ModelVersion
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "version", "is_active", "trained_at", "activated_at"]
     list_filter = ["name", "is_active"]
     readonly_fields = ["name", "version", "artefact_sha256", "metrics", "trained_at",
@@ -18,11 +19,3 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -6,13 +6,13 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from flexoraa.actors import Actor
-from flexoraa.admin import is_tenant_manager
+from flexoraa.admin import ReadOnlyAdminMixin, is_tenant_manager
 from flexoraa.lockout import rules, selectors, services
 from flexoraa.lockout.models import SignInThrottle
 
 
 @admin.register(SignInThrottle)
-class SignInThrottleAdmin(admin.ModelAdmin):
+class SignInThrottleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who may see and lift which lock, and why:
 
     * A manager or owner of a tenant sees the account counters of that tenant's own members
@@ -49,14 +49,6 @@ class SignInThrottleAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="username or address")
     def who(self, obj):

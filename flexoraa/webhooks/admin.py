@@ -10,13 +10,13 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from flexoraa.actors import Actor
-from flexoraa.admin import TenantAdmin
+from flexoraa.admin import ReadOnlyTenantAdmin
 from flexoraa.models import WebhookDelivery
 from flexoraa.webhooks import services
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(TenantAdmin):
+class WebhookDeliveryAdmin(ReadOnlyTenantAdmin):
     # Few columns, so the error still shows beside the filters at a laptop's width; the
     # event type, the next try and the sanitized mark are on each delivery's page.
     list_display = ["event_id", "received", "provider", "state", "attempts", "short_error"]
