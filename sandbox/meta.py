@@ -46,7 +46,7 @@ from agents.meta_payloads import (
     meta_signature,
     whatsapp_status_payload,
 )
-from sandbox.outbox import WebhookOutbox
+from sandbox.outbox import WebhookOutbox, WebhookSender
 from sandbox.razorpay import SandboxResponse
 
 WINDOW_SECONDS = 24 * 3600
@@ -75,7 +75,7 @@ def _wamid() -> str:
     return "wamid." + urlsafe_b64encode(secrets.token_bytes(30)).decode().rstrip("=")
 
 
-class MetaSandbox:
+class MetaSandbox(WebhookSender):
     def __init__(self, app_secret: str, webhook_urls: dict | None = None, *,
                  strict_windows: bool = False):
         self.app_secret = app_secret
@@ -281,17 +281,6 @@ class MetaSandbox:
                    SIGNATURE_HEADER: meta_signature(body, self.app_secret)}
         self._outbox.post(url, body, headers, {"url": url})
 
-    def webhooks_wait(self, timeout: float = 10) -> bool:
-        """Wait until every queued webhook has been delivered (or given up on)."""
-        return self._outbox.wait(timeout)
-
-    def _delivery_record(self, record: dict, status: int | None) -> None:
-        with self._lock:
-            self.deliveries.append({**record, "status": status})
-
-    def close(self) -> None:
-        """Stop delivering webhooks (the ones still queued are dropped)."""
-        self._outbox.close()
 
 
 def _json(body: bytes) -> dict:

@@ -103,3 +103,28 @@ class WebhookOutbox:
             self._on_attempt(record, status)
             if status is not None and 200 <= status < 300:
                 return
+
+
+class WebhookSender:
+    """What a provider sandbox that posts webhooks offers its tests: pause, resume, wait,
+    close, and ``deliveries`` (every attempt with its status). The sandbox sets ``_lock``,
+    ``deliveries`` and ``_outbox = WebhookOutbox(name, self._delivery_record)``."""
+
+    def webhooks_pause(self) -> None:
+        """Hold deliveries (they queue up) until ``webhooks_resume``."""
+        self._outbox.pause()
+
+    def webhooks_resume(self) -> None:
+        self._outbox.resume()
+
+    def webhooks_wait(self, timeout: float = 10) -> bool:
+        """Wait until every queued webhook has been delivered (or given up on)."""
+        return self._outbox.wait(timeout)
+
+    def _delivery_record(self, record: dict, status: int | None) -> None:
+        with self._lock:
+            self.deliveries.append({**record, "status": status})
+
+    def close(self) -> None:
+        """Stop delivering webhooks (the ones still queued are dropped)."""
+        self._outbox.close()

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.outbox import WebhookOutbox
+from sandbox.outbox import WebhookOutbox, WebhookSender
 
 ALPHABET = string.ascii_letters + string.digits
 CURRENCIES = frozenset({"INR", "USD", "EUR", "GBP", "SGD", "AED", "AUD", "CAD", "MYR"})
@@ -104,7 +104,7 @@ class SignedEvent:
         return json.loads(self.body)
 
 
-class RazorpaySandbox:
+class RazorpaySandbox(WebhookSender):
     def __init__(self, *, key_id: str, key_secret: str, webhook_secret: str,
                  webhook_url: str | None = None, account_id: str = "acc_Sandbox0000001"):
         self.key_id = key_id
@@ -316,24 +316,6 @@ class RazorpaySandbox:
             self.events = kept
         return taken
 
-    def webhooks_pause(self) -> None:
-        """Hold deliveries (they queue up) until ``webhooks_resume``."""
-        self._outbox.pause()
-
-    def webhooks_resume(self) -> None:
-        self._outbox.resume()
-
-    def webhooks_wait(self, timeout: float = 10) -> bool:
-        """Wait until every queued webhook has been delivered (or given up on)."""
-        return self._outbox.wait(timeout)
-
-    def _delivery_record(self, record: dict, status: int | None) -> None:
-        with self._lock:
-            self.deliveries.append({**record, "status": status})
-
-    def close(self) -> None:
-        """Stop delivering webhooks (the ones still queued are dropped)."""
-        self._outbox.close()
 
     # --- injected trouble, for tests --------------------------------------------------------
 
