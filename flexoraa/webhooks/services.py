@@ -221,9 +221,6 @@ def delivery_process(*, delivery_id: int) -> str:
         # The type only in the log: an error's text can quote a person's data.
         logger.error("webhook delivery failed",
                      extra={"delivery_id": delivery_id, "error": type(exc).__name__})
-        if isinstance(exc, TRANSIENT_DB_ERRORS):
-            # The connection may be unusable; a fresh one records the failure.
-            connection.close_if_unusable_or_obsolete()
         _failure_record(delivery_id, f"{type(exc).__name__}: {exc}")
         return "failed"
 
