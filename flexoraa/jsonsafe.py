@@ -10,15 +10,13 @@ a body.
 
 import json
 import math
-import re
+
+from flexoraa.storable import UNSTORABLE_CHARACTER
 
 # The deepest real payload we take (a WhatsApp status with its pricing and errors) nests 8
 # levels; 32 leaves room for any provider's growth and still stops a hostile body early.
 MAX_JSON_DEPTH = 32
 REPLACEMENT = "\ufffd"
-# A str from json.loads holds a valid surrogate pair as one code point, so any code point in
-# the surrogate range is unpaired.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class JsonRejected(ValueError):
@@ -54,7 +52,7 @@ def json_clean(value) -> tuple[object, bool]:
     if isinstance(value, str):
         if value.isascii() and "\x00" not in value:
             return value, False
-        cleaned = _UNSTORABLE.sub(REPLACEMENT, value)
+        cleaned = UNSTORABLE_CHARACTER.sub(REPLACEMENT, value)
         return cleaned, cleaned != value
     if isinstance(value, dict):
         changed = False

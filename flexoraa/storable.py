@@ -12,7 +12,9 @@ import re
 
 _NUL = "\x00"
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# A str from json.loads holds a valid surrogate pair as one code point, so any code point in
+# the surrogate range is unpaired.
+UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 
 
 def first_unstorable(value) -> tuple[str, str, str] | None:
@@ -25,7 +27,7 @@ def first_unstorable(value) -> tuple[str, str, str] | None:
     if problem is None:
         return None
     path, reason, code = problem
-    return _UNSTORABLE.sub("\ufffd", path), reason, code
+    return UNSTORABLE_CHARACTER.sub("\ufffd", path), reason, code
 
 
 def _first_unstorable(value) -> tuple[str, str, str] | None:
