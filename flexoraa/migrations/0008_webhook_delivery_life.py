@@ -44,5 +44,9 @@ class Migration(migrations.Migration):
             model_name='webhookdelivery',
             index=models.Index(condition=models.Q(('state', 'pending')), fields=['received_at'], name='webhook_pending'),
         ),
+        migrations.AddIndex(
+            model_name='webhookdelivery',
+            index=models.Index(condition=models.Q(('state', 'failed')), fields=['received_at'], name='webhook_failed'),
+        ),
         migrations.RunPython(states_from_processed_at, migrations.RunPython.noop),
     ]
