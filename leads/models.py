@@ -58,6 +58,14 @@ class Timeline(models.TextChoices):
     LATER = "later", "Later or undecided"
 
 
+class BudgetPeriod(models.TextChoices):
+    ONCE = "", "In all"
+    DAY = "day", "A day"
+    WEEK = "week", "A week"
+    MONTH = "month", "A month"
+    YEAR = "year", "A year"
+
+
 class Intent(models.TextChoices):
     UNKNOWN = "", "Not analysed yet"
     HIGH = "high", "High"
@@ -96,6 +104,11 @@ class Lead(TenantOwned):
     budget_currency = models.CharField(max_length=3, blank=True)
     authority = models.CharField(max_length=16, choices=Authority.choices, blank=True)
     timeline = models.CharField(max_length=16, choices=Timeline.choices, blank=True)
+    # A budget stated per period ("₹40k a month") is compared with the deal size over a year.
+    budget_period = models.CharField(max_length=8, choices=BudgetPeriod.choices, blank=True)
+    # The lead's own words behind each answer the messages gave ({"timeline": "tonight", …}),
+    # so the score can say what it read. Personal data: anonymization clears it.
+    evidence = models.JSONField(default=dict, blank=True)
 
     # The NLU's reading of the lead's messages, handed over by the agent.
     intent = models.CharField(max_length=8, choices=Intent.choices, blank=True)
@@ -145,6 +158,12 @@ class Lead(TenantOwned):
                 condition=Q(first_response_at__isnull=True, sla_breached_at__isnull=True,
                             first_response_due_at__isnull=False),
             ),
+            # The unassigned queue: open leads nobody holds, soonest first-response target first.
+            models.Index(
+                fields=["organization", "first_response_due_at", "id"],
+                name="lead_unassigned_queue",
+                condition=Q(owner__isnull=True, status__in=["new", "qualifying", "qualified"]),
+            ),
             # The leakage scan scans only leads whose owner has not acted yet.
             models.Index(
                 fields=["leak_due_at"], name="lead_leak_due", condition=Q(leak_due_at__isnull=False)
@@ -174,6 +193,8 @@ class LeadEvent(TenantOwned):
         ANALYSED = "analysed", "Messages analysed"
         ACTIVITY = "activity", "Message activity"
         OPTED_OUT = "opted_out", "Opted out (consent withdrawn)"
+        QUEUED = "queued", "Waiting in the unassigned queue"
+        SLA_CHANGED = "sla_changed", "First-response target changed"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -196,6 +217,9 @@ class AssignmentReason(models.TextChoices):
     LEAKAGE = "leakage", "Leakage prevention"
     ESCALATION = "escalation", "Escalation to a manager"
     MANUAL = "manual", "Reassigned by a manager"
+    UPGRADE = "upgrade", "Re-routed when its tier rose"
+    QUEUE = "queue", "From the unassigned queue when room freed"
+    CLAIM = "claim", "Picked from the unassigned queue"
 
 
 class LeadAssignment(TenantOwned):

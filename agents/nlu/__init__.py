@@ -30,6 +30,14 @@ class Analysis:
     budget_amount: Decimal | None
     budget_currency: str
     model_version: str
+    # What the message says about when and who decides (leads' Timeline and Authority values,
+    # "" when it says nothing), and the lead's own words for each, so the score can quote them.
+    budget_period: str = ""  # "", "day", "week", "month", "year"
+    budget_phrase: str = ""
+    timeline: str = ""
+    timeline_phrase: str = ""
+    authority: str = ""
+    authority_phrase: str = ""
 
 
 class _Loaded:
