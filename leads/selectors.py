@@ -48,6 +48,15 @@ def leads_by_urgency(queryset):
     ).order_by("open_rank", "tier_rank", F("first_response_due_at").asc(nulls_last=True), "-id")
 
 
+def unassigned_leads(org: Organization):
+    """The unassigned queue: open leads nobody holds, soonest first-response target first
+    (through the ``lead_unassigned_queue`` partial index)."""
+    return (
+        Lead.objects.for_org(org).filter(owner__isnull=True, status__in=OPEN_STATUSES)
+        .order_by(F("first_response_due_at").asc(nulls_last=True), "id")
+    )
+
+
 def lead_search(queryset, text: str):
     text = text.strip()
     if not text:
