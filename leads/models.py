@@ -194,6 +194,7 @@ class LeadEvent(TenantOwned):
         ACTIVITY = "activity", "Message activity"
         OPTED_OUT = "opted_out", "Opted out (consent withdrawn)"
         QUEUED = "queued", "Waiting in the unassigned queue"
+        LEAK_KEPT = "leak_kept", "Kept by its owner: no other SDR had room"
         SLA_CHANGED = "sla_changed", "First-response target changed"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
