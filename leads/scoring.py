@@ -1,12 +1,15 @@
 """5-factor lead scoring (pure, no ORM).
 
-Each factor scores 0-20: intent, budget, authority, timeline and engagement. The total is the
-weighted mean of the five scaled to 0-100, so with equal weights it is their plain sum. Every
-factor carries a sentence that tells the SDR why it scored what it did.
+Each factor scores 0-20: intent, budget, authority, timeline and engagement. A factor the lead
+has not told us yet is *not known*, not zero: the total is the weighted mean of the known
+factors scaled to 0-100, so a first message that asks for a payment link is not held down by
+the budget nobody has asked about yet. Engagement is always known. Every factor carries a
+sentence that tells the SDR why it scored what it did, quoting the lead's words when a
+message stated it ("said 'tonight'").
 """
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 FACTOR_MAX = 20
 FACTORS = ("intent", "budget", "authority", "timeline", "engagement")
@@ -39,11 +42,15 @@ class ScoringInput:
     budget_currency: str = ""
     target_deal_amount: Decimal = Decimal("100000")
     target_deal_currency: str = "INR"
+    budget_period: str = ""  # "" (in all), "day", "week", "month" or "year"
     authority: str = ""  # decision_maker / influencer / user / ""
     timeline: str = ""  # immediate / month / quarter / later / ""
     channel: str = ""
     inbound_count: int = 0
     last_reply_seconds: int | None = None
+    we_wrote: bool = False  # we have written to the lead (so a missing reply means something)
+    # The lead's own words behind an answer, by factor name ({"timeline": "tonight"}).
+    evidence: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class FactorScore:
     name: str
     points: int
     explanation: str
+    known: bool = True  # an unknown factor is left out of the total, not counted as zero
 
 
 @dataclass(frozen=True)
@@ -90,15 +98,20 @@ class Score:
             "tier": self.tier,
             "factors": [
                 {"name": f.name, "points": f.points, "max": FACTOR_MAX,
-                 "explanation": f.explanation}
+                 "explanation": f.explanation, "known": f.known}
                 for f in self.factors
             ],
         }
 
 
+def _said(data: ScoringInput, name: str) -> str:
+    words = (data.evidence or {}).get(name) or ""
+    return f"Said \u2018{words}\u2019: " if words else ""
+
+
 def _intent(data: ScoringInput) -> FactorScore:
     if data.intent:
-        base = {"high": 20, "medium": 12, "low": 4}[data.intent]
+        base = {"high": 20, "medium": 12, "low": 0}[data.intent]
         confidence = data.intent_confidence
         if confidence is not None and confidence < 0.6:
             # An unsure reading is pulled toward the middle rather than trusted outright.
@@ -111,7 +124,8 @@ def _intent(data: ScoringInput) -> FactorScore:
             "intent", points,
             "They told us what they need; their messages have not been analysed yet.",
         )
-    return FactorScore("intent", 0, "No need stated and no messages analysed yet.")
+    return FactorScore("intent", 0, "Not known yet: no need stated and no message read.",
+                       known=False)
 
 
 def _in_inr(amount: Decimal, currency: str) -> Decimal | None:
@@ -119,56 +133,104 @@ def _in_inr(amount: Decimal, currency: str) -> Decimal | None:
     return None if rate is None else amount * rate
 
 
+# A budget stated per period is set against the deal over a year, as annual contract value is.
+PERIODS_PER_YEAR = {"day": 365, "week": 52, "month": 12, "year": 1}
+PERIOD_WORDS = {"day": "a day", "week": "a week", "month": "a month", "year": "a year"}
+CURRENCY_SIGNS = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def _short(value: Decimal) -> str:
+    text = str(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def money_words(amount: Decimal, currency: str) -> str:
+    """An amount as a sales team says it: ₹40k, ₹4.8 L, ₹1.2 Cr, $9.6k, 1,000 JPY."""
+    currency = (currency or "").upper()
+    sign = CURRENCY_SIGNS.get(currency)
+    if sign is None:
+        return f"{amount:,.0f} {currency}".strip()
+    if currency == "INR" and amount >= 10_000_000:
+        return f"{sign}{_short(amount / 10_000_000)} Cr"
+    if currency == "INR" and amount >= 100_000:
+        return f"{sign}{_short(amount / 100_000)} L"
+    if currency != "INR" and amount >= 1_000_000:
+        return f"{sign}{_short(amount / 1_000_000)}M"
+    if amount >= 1_000:
+        return f"{sign}{_short(amount / 1_000)}k"
+    return f"{sign}{amount:,.0f}"
+
+
 def _budget(data: ScoringInput) -> FactorScore:
     if data.budget_amount is None:
-        return FactorScore("budget", 0, "No budget given yet.")
-    budget = _in_inr(data.budget_amount, data.budget_currency or data.target_deal_currency)
+        return FactorScore("budget", 0, "Not known yet: no budget stated.", known=False)
+    currency = data.budget_currency or data.target_deal_currency
+    stated = money_words(data.budget_amount, currency)
+    per_year = PERIODS_PER_YEAR.get(data.budget_period)
+    if per_year is not None:
+        stated = f"{stated} {PERIOD_WORDS[data.budget_period]}"
+    words = (data.evidence or {}).get("budget")
+    said = f"Said \u2018{words}\u2019" if words else f"Budget of {stated}"
+    yearly = data.budget_amount * (per_year or 1)
+    if per_year not in (None, 1):
+        said += f", {money_words(yearly, currency)} a year,"
+    target_deal = money_words(data.target_deal_amount, data.target_deal_currency)
+    target_words = f"a {target_deal} target deal"
+    budget = _in_inr(yearly, currency)
     target = _in_inr(data.target_deal_amount, data.target_deal_currency)
     if budget is None or target is None or target <= 0:
         return FactorScore(
             "budget", 8,
-            f"A budget of {data.budget_amount:,} {data.budget_currency} was given, in a currency "
-            "we cannot compare with the target deal size.",
+            f"{said} in a currency we cannot compare with {target_words}; a stated budget "
+            "still counts for something.",
         )
     ratio = budget / target
     if ratio >= 1:
-        points, words = 20, "meets or beats"
+        points, words = 20, "meets it"
     elif ratio >= Decimal("0.75"):
-        points, words = 16, "is close to"
+        points, words = 16, "close to it"
     elif ratio >= Decimal("0.5"):
-        points, words = 12, "is about half of"
+        points, words = 12, "about half of it"
     elif ratio >= Decimal("0.25"):
-        points, words = 6, "is well below"
+        points, words = 6, "well below it"
     else:
-        points, words = 2, "is far below"
-    return FactorScore(
-        "budget", points,
-        f"Budget of {data.budget_amount:,} {data.budget_currency or data.target_deal_currency} "
-        f"{words} the target deal size ({ratio:.0%} of it).",
-    )
+        points, words = 2, "far below it"
+    share = f"{_short(ratio)} times" if ratio >= 1 else f"{ratio:.0%}"
+    return FactorScore("budget", points, f"{said} against {target_words}: {words} ({share}).")
 
 
 _AUTHORITY = {
-    "decision_maker": (20, "They make the buying decision."),
-    "influencer": (12, "They influence the decision but do not make it."),
-    "user": (5, "They would use the product but do not decide."),
-    "": (0, "We do not know yet who decides."),
+    "decision_maker": (20, "they make the buying decision."),
+    "influencer": (12, "they influence the decision but do not make it."),
+    "user": (5, "they would use the product but do not decide."),
 }
 
 _TIMELINE = {
-    "immediate": (20, "They want to buy this week."),
-    "month": (15, "They plan to buy within a month."),
-    "quarter": (8, "They plan to buy within three months."),
-    "later": (3, "They have no near date to buy."),
-    "": (0, "No buying timeline yet."),
+    "immediate": (20, "they want to start within about two weeks."),
+    "month": (15, "they plan to buy within a month or so."),
+    "quarter": (8, "they plan to buy within three months."),
+    "later": (3, "they have no near date to buy."),
 }
+
+
+def _stated(data: ScoringInput, name: str, table: dict, unknown: str) -> FactorScore:
+    value = getattr(data, name)
+    if value not in table:
+        return FactorScore(name, 0, unknown, known=False)
+    points, words = table[value]
+    said = _said(data, name)
+    sentence = f"{said}{words}" if said else words[0].upper() + words[1:]
+    return FactorScore(name, points, sentence)
 
 
 def _engagement(data: ScoringInput) -> FactorScore:
     channel_points = CHANNEL_ENGAGEMENT.get(data.channel, 2)
     message_points = min(data.inbound_count, 5) * 2  # up to 10 for five or more messages
     speed = data.last_reply_seconds
-    if speed is None:
+    if speed is None and not data.we_wrote and data.inbound_count:
+        # Writing to us before we wrote to them is the quickest reply there is.
+        speed_points, speed_words = 3, "wrote to us first"
+    elif speed is None:
         speed_points, speed_words = 0, "no reply to us yet"
     elif speed <= 300:
         speed_points, speed_words = 5, "replied within 5 minutes"
@@ -197,18 +259,22 @@ def tier_for(total: int, thresholds: Thresholds) -> str:
 def score(
     data: ScoringInput, *, weights: Weights = Weights(), thresholds: Thresholds = Thresholds()
 ) -> Score:
-    authority_points, authority_words = _AUTHORITY.get(data.authority, _AUTHORITY[""])
-    timeline_points, timeline_words = _TIMELINE.get(data.timeline, _TIMELINE[""])
     factors = (
         _intent(data),
         _budget(data),
-        FactorScore("authority", authority_points, authority_words),
-        FactorScore("timeline", timeline_points, timeline_words),
+        _stated(data, "authority", _AUTHORITY, "Not known yet: who decides."),
+        _stated(data, "timeline", _TIMELINE, "Not known yet: when they want to buy."),
         _engagement(data),
     )
     weight_of = {name: getattr(weights, name) for name in FACTORS}
-    weighted = sum(f.points * weight_of[f.name] for f in factors)
-    # Weighted mean of the factors on 0-20, times 5 to land on 0-100.
-    total = round(weighted * len(FACTORS) / sum(weight_of.values()))
+    counted = [f for f in factors if f.known and weight_of[f.name]]
+    weight = sum(weight_of[f.name] for f in counted)
+    # Weighted mean of the known factors on 0-20, times 5 to land on 0-100.
+    total = 0 if not weight else round(
+        sum(f.points * weight_of[f.name] for f in counted) * 5 / weight)
     total = max(0, min(100, total))
-    return Score(total=total, tier=tier_for(total, thresholds), factors=factors)
+    tier = tier_for(total, thresholds)
+    if tier == "hot" and data.intent == "low" and weight_of["intent"]:
+        # Whatever else they said, a lead whose messages read as not buying is not HOT.
+        tier = "warm"
+    return Score(total=total, tier=tier, factors=factors)

@@ -27,7 +27,12 @@ from agents.models import (
 )
 from agents.providers import gmail as provider
 from agents.services.channels import channel_create
-from agents.services.receiving import DuplicateMessage, Received, inbound_message_store
+from agents.services.receiving import (
+    DuplicateMessage,
+    Received,
+    inbound_message_store,
+    message_read,
+)
 from flexoraa.actors import Actor
 from flexoraa.errors import ValidationFailed
 from flexoraa.models import Organization
@@ -269,48 +274,55 @@ def email_record(*, channel: Channel, email: provider.GmailMessage) -> str:
     """Store one inbound email in the sender's Gmail conversation (lead found or created by
     ``lead_intake``); ``"stored"``, ``"opted_out"``, ``"duplicate"`` or ``"invalid"`` (a
     sender address LeadOS refuses)."""
-    conversation = _conversation_for(channel, email)
-    if conversation is None:
-        return "invalid"
     received = Received(provider_message_id=email.id, at=email.internal_date,
                         body=email.text, subject=email.subject, thread_id=email.thread_id,
                         own_words=_reply_text(email.text))
+    # Read first: a lead this email creates is scored, routed and clocked with it.
+    reading = message_read(received, channel.organization)
+    conversation, counted = _conversation_for(channel, email, reading.for_lead(received.at))
+    if conversation is None:
+        return "invalid"
     try:
         with transaction.atomic():
-            outcome, _message = inbound_message_store(channel=channel,
-                                                      conversation=conversation,
-                                                      received=received, actor=GMAIL_POLL_ACTOR)
+            outcome, _message = inbound_message_store(
+                channel=channel, conversation=conversation, received=received,
+                actor=GMAIL_POLL_ACTOR, reading=reading, lead_counted=counted)
     except DuplicateMessage:
         return "duplicate"
     return outcome
 
 
-def _conversation_for(channel: Channel, email: provider.GmailMessage) -> Conversation | None:
+def _conversation_for(
+    channel: Channel, email: provider.GmailMessage,
+    first_message: lead_services.MessageReading,
+) -> tuple[Conversation | None, bool]:
+    """The sender's conversation, created with its lead (scored with this first email) the
+    first time; True when the lead was created with the email."""
     org = channel.organization
     contact = email.from_address
     found = (Conversation.objects.for_org(org).select_related("lead")
              .filter(channel=channel, contact_id=contact).first())
     if found is not None:
-        return found
+        return found, False
     try:
-        lead = lead_services.lead_intake(
+        result = lead_services.lead_intake(
             org=org, data=lead_services.LeadInput(name=email.from_name[:200], email=contact),
-            source="gmail", actor=GMAIL_POLL_ACTOR).lead
+            source="gmail", actor=GMAIL_POLL_ACTOR, first_message=first_message)
     except ValidationFailed:  # InvalidContact included: LeadOS refuses this address
         logger.info("gmail sender refused by intake", extra={"channel_id": channel.pk,
                                                               "gmail_id": email.id})
-        return None
+        return None, False
     try:
         with transaction.atomic():
             return Conversation.objects.create(
-                organization=org, channel=channel, lead=lead, contact_id=contact,
+                organization=org, channel=channel, lead=result.lead, contact_id=contact,
                 contact_name=email.from_name[:200], thread_id=email.thread_id[:64],
-                assignee=lead.owner,
-            )
+                assignee=result.lead.owner,
+            ), result.created
     except IntegrityError:
-        # Another poll of the same mailbox created it first.
+        # Another poll of the same mailbox created it first (and counted its own email).
         return (Conversation.objects.for_org(org).select_related("lead")
-                .get(channel=channel, contact_id=contact))
+                .get(channel=channel, contact_id=contact)), False
 
 
 def _reply_text(text: str) -> str:

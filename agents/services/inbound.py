@@ -31,7 +31,12 @@ from agents.models import (
     Message,
     MessageStatus,
 )
-from agents.services.receiving import DuplicateMessage, Received, inbound_message_store
+from agents.services.receiving import (
+    DuplicateMessage,
+    Received,
+    inbound_message_store,
+    message_read,
+)
 from flexoraa.actors import Actor
 from flexoraa.models import WebhookDelivery
 from flexoraa.webhooks.adapters import DeliveryDuplicate, DeliveryNotYet
@@ -88,55 +93,64 @@ def _delivery_apply(delivery: WebhookDelivery) -> tuple[str, int | None]:
 
 # --- applying an inbound message -------------------------------------------------------------
 
-def _conversation_for(channel: Channel, inbound: Inbound) -> Conversation:
+def _conversation_for(channel: Channel, inbound: Inbound,
+                      first_message: lead_services.MessageReading) -> tuple[Conversation, bool]:
     """The person's conversation on this channel; created with its lead the first time the
-    person writes. Not locked: the caller locks it after the lead (the order every
-    lead-then-conversation writer takes, so none of them deadlock)."""
+    person writes, the lead scored with that first message. True when the lead was created
+    with the message (it is counted on the lead already). Not locked: the caller locks it
+    after the lead (the order every lead-then-conversation writer takes, so none of them
+    deadlock)."""
     org = channel.organization
     found = (Conversation.objects.for_org(org).select_related("lead")
              .filter(channel=channel, contact_id=inbound.contact_id))
     conversation = found.first()
     if conversation is not None:
-        return conversation
+        return conversation, False
     # Two first messages of a new person processed at once must make one lead, not two:
     # the channel's row lock lets one first contact through per channel at a time.
     Channel.objects.select_for_update(no_key=True).filter(pk=channel.pk).values_list(
         "pk", flat=True).first()
     conversation = found.first()
     if conversation is not None:
-        return conversation
-    lead = _lead_for(org, channel.kind, inbound)
-    return Conversation.objects.create(
-        organization=org, channel=channel, lead=lead, contact_id=inbound.contact_id,
-        contact_name=inbound.contact_name, assignee=lead.owner,
+        return conversation, False
+    result = _lead_for(org, channel.kind, inbound, first_message)
+    conversation = Conversation.objects.create(
+        organization=org, channel=channel, lead=result.lead, contact_id=inbound.contact_id,
+        contact_name=inbound.contact_name, assignee=result.lead.owner,
     )
+    return conversation, result.created
 
 
-def _lead_for(org, source: str, inbound: Inbound):
-    """A new lead (or, with a known phone, the tenant's existing one: intake merges)."""
+def _lead_for(org, source: str, inbound: Inbound,
+              first_message: lead_services.MessageReading) -> lead_services.IntakeResult:
+    """A new lead scored with its first message (or, with a known phone, the tenant's
+    existing one: intake merges)."""
     actor = Actor.system(f"webhook:{source}")
     data = lead_services.LeadInput(name=inbound.contact_name, phone=inbound.phone)
     try:
         return lead_services.lead_intake(org=org, data=data, source=source, actor=actor,
-                                         contact_required=bool(inbound.phone)).lead
+                                         contact_required=bool(inbound.phone),
+                                         first_message=first_message)
     except InvalidContact:
         # A sender id that is not a dialable number still is a person writing to us: the
         # conversation finds the lead again, the message is not lost.
         data = lead_services.LeadInput(name=inbound.contact_name)
         return lead_services.lead_intake(org=org, data=data, source=source, actor=actor,
-                                         contact_required=False).lead
+                                         contact_required=False, first_message=first_message)
 
 
 def _message_apply(channel: Channel, inbound: Inbound) -> str:
-    conversation = _conversation_for(channel, inbound)
+    received = Received(provider_message_id=inbound.provider_message_id, at=inbound.at,
+                        kind=inbound.kind, body=inbound.body, attachments=inbound.attachments,
+                        contact_name=inbound.contact_name)
+    # Read first: a lead this message creates is scored, routed and clocked with it.
+    reading = message_read(received, channel.organization)
+    conversation, counted = _conversation_for(channel, inbound, reading.for_lead(received.at))
     try:
         outcome, _message = inbound_message_store(
             channel=channel, conversation=conversation,
-            actor=Actor.system(f"webhook:{channel.kind}"),
-            received=Received(provider_message_id=inbound.provider_message_id, at=inbound.at,
-                              kind=inbound.kind, body=inbound.body,
-                              attachments=inbound.attachments,
-                              contact_name=inbound.contact_name))
+            actor=Actor.system(f"webhook:{channel.kind}"), received=received,
+            reading=reading, lead_counted=counted)
     except DuplicateMessage as exc:
         # Another delivery row of the same message won the race: undo this one's work.
         raise DeliveryDuplicate from exc

@@ -74,23 +74,60 @@ def message_analysis(text: str, org):
         return None
 
 
-def inbound_message_store(*, channel: Channel, conversation: Conversation,
-                          received: Received, actor: Actor) -> tuple[str, Message | None]:
-    """Store the message once: ``("duplicate", None)`` when this conversation has it already,
-    else ``("opted_out" | "stored", message)``. ``actor`` is what carried the message in
-    (``Actor.system("webhook:meta")``, the Gmail poll). Raises ``DuplicateMessage`` when a
-    concurrent writer stored it first (roll back)."""
-    org = channel.organization
-    if Message.objects.filter(conversation=conversation,
-                              provider_message_id=received.provider_message_id).exists():
-        return "duplicate", None
+@dataclass(frozen=True)
+class Reading:
+    """A message read before anything is stored, so a lead it creates is scored with it."""
+
+    opt_out: bool
+    analysis: object | None  # agents.nlu.Analysis
+
+    def for_lead(self, at: datetime) -> lead_services.MessageReading:
+        """What the lead's record takes from it (an opt-out or an unread message: only that
+        it came)."""
+        found = self.analysis
+        if found is None or found.intent not in INTENTS:
+            return lead_services.MessageReading(at=at)
+        return lead_services.MessageReading(
+            at=at, intent=found.intent, confidence=found.confidence, act=found.act,
+            budget_amount=found.budget_amount, budget_currency=found.budget_currency,
+            budget_period=found.budget_period, timeline=found.timeline,
+            authority=found.authority,
+            evidence={name: words for name, words in (
+                ("budget", found.budget_phrase), ("timeline", found.timeline_phrase),
+                ("authority", found.authority_phrase)) if words},
+        )
+
+
+def message_read(received: Received, org) -> Reading:
+    """Read one received message: an opt-out, else the NLU's reading of the lead's words."""
     words = received.body if received.own_words is None else received.own_words
     readable = received.kind == MessageKind.TEXT and bool(words.strip() or received.subject)
     opt_out = readable and is_opt_out(words.strip() or received.subject)
     analysis = message_analysis(words, org) if readable and words.strip() and not opt_out \
         else None
-    lead = lead_services.lead_message_record(org=org, lead=conversation.lead,
-                                             direction="inbound", at=received.at)
+    return Reading(opt_out=opt_out, analysis=analysis)
+
+
+def inbound_message_store(*, channel: Channel, conversation: Conversation,
+                          received: Received, actor: Actor, reading: Reading | None = None,
+                          lead_counted: bool = False) -> tuple[str, Message | None]:
+    """Store the message once: ``("duplicate", None)`` when this conversation has it already,
+    else ``("opted_out" | "stored", message)``. ``actor`` is what carried the message in
+    (``Actor.system("webhook:meta")``, the Gmail poll). ``reading`` is the message already
+    read (``message_read``); ``lead_counted`` says the lead was created with it, so its
+    engagement and reading are in already. Raises ``DuplicateMessage`` when a concurrent
+    writer stored it first (roll back)."""
+    org = channel.organization
+    if Message.objects.filter(conversation=conversation,
+                              provider_message_id=received.provider_message_id).exists():
+        return "duplicate", None
+    reading = reading or message_read(received, org)
+    opt_out, analysis = reading.opt_out, reading.analysis
+    lead = conversation.lead
+    if not lead_counted:
+        lead = lead_services.lead_message_record(
+            org=org, lead=lead, direction="inbound", at=received.at,
+            reading=None if opt_out else reading.for_lead(received.at))
     conversation = Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
     try:
         with transaction.atomic():
@@ -124,11 +161,6 @@ def inbound_message_store(*, channel: Channel, conversation: Conversation,
     if opt_out:
         lead_services.lead_opt_out(org=org, lead=lead, at=received.at, channel=channel.kind,
                                    evidence=received.provider_message_id, actor=actor)
-    elif analysis is not None and latest and analysis.intent in INTENTS:
-        # An older message delivered late does not overwrite the reading of a newer one.
-        lead_services.lead_analysis_record(
-            org=org, lead=lead, intent=analysis.intent, confidence=analysis.confidence,
-            budget_amount=analysis.budget_amount, budget_currency=analysis.budget_currency)
     logger.info("inbound message stored", extra={
         "organization_id": org.pk, "channel": channel.kind,
         "conversation_id": conversation.pk, "message_id": message.pk, "opt_out": opt_out})

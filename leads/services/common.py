@@ -1,16 +1,62 @@
 """Pieces the LeadOS use cases share: the tenant's settings under lock, scoring a lead,
 due times in business hours, and the timeline."""
 
+import re
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 
 from flexoraa.business_hours import add_business_time, parse_business_hours
+from flexoraa.errors import ValidationFailed
 from flexoraa.models import Membership, Organization
 from leads import scoring
-from leads.models import Lead, LeadEvent, LeadSettings
+from leads.models import Authority, Lead, LeadEvent, LeadSettings, Timeline
+
+MAX_BUDGET = Decimal("999999999999.99")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+
+
+TEXT_FIELDS = ("name", "phone", "email", "need", "budget_currency")
+
+
+def qualification_problems(values: dict) -> dict[str, str]:
+    problems = {}
+    for field in TEXT_FIELDS:
+        value = values.get(field)
+        if isinstance(value, str) and "\x00" in value:
+            problems[field] = "Remove the null character from this text."
+    if "name" in values and len(values["name"] or "") > 200:
+        problems["name"] = "Keep the name to 200 characters."
+    if "need" in values and len(values["need"] or "") > 5000:
+        problems["need"] = "Keep the need to 5,000 characters."
+    if values.get("authority") not in (None, *Authority.values):
+        problems["authority"] = (f"Unknown authority '{values['authority']}'; choose one of "
+                                 f"{', '.join(v for v in Authority.values if v)}.")
+    if values.get("timeline") not in (None, *Timeline.values):
+        problems["timeline"] = (f"Unknown timeline '{values['timeline']}'; choose one of "
+                                f"{', '.join(v for v in Timeline.values if v)}.")
+    amount = values.get("budget_amount")
+    if amount is not None:
+        try:
+            amount = Decimal(str(amount))
+        except InvalidOperation:
+            problems["budget_amount"] = "Give the budget as a number, like 250000."
+        else:
+            if not amount.is_finite() or amount < 0 or amount > MAX_BUDGET:
+                problems["budget_amount"] = "Give a budget from 0 up to 999,999,999,999.99."
+    currency = values.get("budget_currency")
+    if currency and not CURRENCY_PATTERN.match(currency):
+        problems["budget_currency"] = "Give a three-letter ISO currency code, like INR or USD."
+    if amount is not None and "budget_amount" not in problems and not currency:
+        problems["budget_currency"] = "Say which currency the budget is in, like INR or USD."
+    return problems
+
+
+def refuse(problems: dict[str, str], error=ValidationFailed):
+    field, reason = next(iter(problems.items()))
+    raise error(f"{field}: {reason}", fields={name: [text] for name, text in problems.items()})
 
 
 def settings_locked(org: Organization) -> LeadSettings:
@@ -39,11 +85,14 @@ def scoring_input(lead: Lead, lead_settings: LeadSettings) -> scoring.ScoringInp
         budget_currency=lead.budget_currency,
         target_deal_amount=lead_settings.target_deal_amount,
         target_deal_currency=lead_settings.target_deal_currency,
+        budget_period=lead.budget_period,
         authority=lead.authority,
         timeline=lead.timeline,
         channel=lead.source,
         inbound_count=lead.inbound_count,
         last_reply_seconds=lead.last_reply_seconds,
+        we_wrote=lead.last_outbound_at is not None,
+        evidence=dict(lead.evidence or {}),
     )
 
 

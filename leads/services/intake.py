@@ -1,10 +1,8 @@
 """Leads coming in: validation, verification, dedupe and merge, scoring, routing and the SLA
 clock, in one transaction."""
 
-import re
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -15,27 +13,26 @@ from flexoraa.errors import Conflict, ValidationFailed
 from flexoraa.models import Organization
 from flexoraa.selectors import actor_membership
 from flexoraa.services import audit_event_record
-from leads import selectors
 from leads.errors import InvalidContact
 from leads.models import (
-    Authority,
     Lead,
     LeadEvent,
     Source,
-    Timeline,
     VerificationStatus,
 )
 from leads.services.assignment import OrgRouter, assignment_apply
 from leads.services.common import (
     BusinessClock,
+    qualification_problems,
+    refuse,
     score_apply,
     settings_locked,
     timeline_event,
 )
+from leads.services.reading import MessageReading, reading_apply, reading_check
+from leads.services.rescoring import rescore
 from leads.verification import ContactCheck, contact_check
 
-MAX_BUDGET = Decimal("999999999999.99")
-CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 QUALIFICATION_FIELDS = ("need", "budget_amount", "budget_currency", "authority", "timeline")
 # Sources whose answers may replace what a lead already holds: authenticated integrations, the
 # team itself, and messaging channels that prove the sender. The public web form does not.
@@ -60,47 +57,6 @@ class LeadInput:
 class IntakeResult:
     lead: Lead
     created: bool  # False: merged into an existing lead with the same phone or email
-
-
-TEXT_FIELDS = ("name", "phone", "email", "need", "budget_currency")
-
-
-def qualification_problems(values: dict) -> dict[str, str]:
-    problems = {}
-    for field in TEXT_FIELDS:
-        value = values.get(field)
-        if isinstance(value, str) and "\x00" in value:
-            problems[field] = "Remove the null character from this text."
-    if "name" in values and len(values["name"] or "") > 200:
-        problems["name"] = "Keep the name to 200 characters."
-    if "need" in values and len(values["need"] or "") > 5000:
-        problems["need"] = "Keep the need to 5,000 characters."
-    if values.get("authority") not in (None, *Authority.values):
-        problems["authority"] = (f"Unknown authority '{values['authority']}'; choose one of "
-                                 f"{', '.join(v for v in Authority.values if v)}.")
-    if values.get("timeline") not in (None, *Timeline.values):
-        problems["timeline"] = (f"Unknown timeline '{values['timeline']}'; choose one of "
-                                f"{', '.join(v for v in Timeline.values if v)}.")
-    amount = values.get("budget_amount")
-    if amount is not None:
-        try:
-            amount = Decimal(str(amount))
-        except InvalidOperation:
-            problems["budget_amount"] = "Give the budget as a number, like 250000."
-        else:
-            if not amount.is_finite() or amount < 0 or amount > MAX_BUDGET:
-                problems["budget_amount"] = "Give a budget from 0 up to 999,999,999,999.99."
-    currency = values.get("budget_currency")
-    if currency and not CURRENCY_PATTERN.match(currency):
-        problems["budget_currency"] = "Give a three-letter ISO currency code, like INR or USD."
-    if amount is not None and "budget_amount" not in problems and not currency:
-        problems["budget_currency"] = "Say which currency the budget is in, like INR or USD."
-    return problems
-
-
-def refuse(problems: dict[str, str], error=ValidationFailed):
-    field, reason = next(iter(problems.items()))
-    raise error(f"{field}: {reason}", fields={name: [text] for name, text in problems.items()})
 
 
 def verification_status(stored: dict) -> str:
@@ -149,9 +105,14 @@ class _DuplicateRace(Exception):
 
 def lead_intake(
     *, org: Organization, data: LeadInput, source: str, actor: Actor,
-    contact_required: bool = True,
+    contact_required: bool = True, first_message: MessageReading | None = None,
 ) -> IntakeResult:
     """Take in a lead from any channel: verify, dedupe, score, route and start the SLA clock.
+
+    A lead that a message creates comes with that message's reading (``first_message``): it
+    is scored with what the message said before it is routed, and its clock starts at the
+    message. When the lead already exists (a merge), the reading is not applied here: the
+    caller records the message on the lead as any later one.
 
     The same phone or email in the tenant merges into the existing lead (recorded on its
     timeline). ``contact_required=False`` is for a messaging channel that reaches the person
@@ -162,11 +123,13 @@ def lead_intake(
     if source not in Source.values:
         refuse({"source": f"Unknown source '{source}'; choose one of {', '.join(Source.values)}."})
     data, checked = lead_input_check(org=org, data=data, contact_required=contact_required)
+    if first_message is not None:
+        reading_check(first_message)
     for _attempt in range(3):
         try:
             with transaction.atomic():
                 return _intake_once(org=org, data=data, checked=checked, source=source,
-                                    actor=actor)
+                                    actor=actor, first_message=first_message)
         except _DuplicateRace:
             continue
     raise Conflict("This lead is being created by another request right now; try again.")
@@ -181,7 +144,8 @@ def _duplicates(org: Organization, *, phone: str, email: str):
     return Lead.objects.for_org(org).filter(match).order_by("pk")
 
 
-def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, actor: Actor):
+def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, actor: Actor,
+                 first_message: MessageReading | None):
     phone = checked.phone.e164 if checked.phone else ""
     email = checked.email.address if checked.email else ""
     # A lead known only by a channel id (Instagram, Messenger) has nothing to merge on here;
@@ -203,9 +167,16 @@ def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, ac
         authority=data.authority, timeline=data.timeline, verification=verification,
         verification_status=verification_status(verification),
     )
+    start = now
+    if first_message is not None:
+        reading_apply(lead, first_message)
+        lead.inbound_count = 1
+        lead.last_inbound_at = first_message.at
+        # The lead has waited since it wrote (a delivery retried late), never since the future.
+        start = min(first_message.at, now)
     result = score_apply(lead, lead_settings)
     clock = BusinessClock(org, lead_settings)
-    lead.first_response_due_at = clock.first_response_due(now, lead.tier)
+    lead.first_response_due_at = clock.first_response_due(start, lead.tier)
     router = OrgRouter(org, lead_settings)
     decision = router.decide(lead.tier)
     rows = assignment_apply(org=org, lead=lead, decision=decision, at=now, clock=clock,
@@ -220,13 +191,25 @@ def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, ac
     events = [
         timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.CREATED, at=now, actor=by,
                        data={"source": source, "verification": lead.verification_status}),
-        timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.SCORED, at=now,
-                       data={"score": result.total, "tier": result.tier}),
     ]
+    if first_message is not None and first_message.intent:
+        events.append(timeline_event(
+            org=org, lead=lead, kind=LeadEvent.Kind.ANALYSED, at=now,
+            data={"intent": first_message.intent, "confidence": first_message.confidence,
+                  "budget_found": first_message.budget_amount is not None,
+                  "timeline": first_message.timeline, "authority": first_message.authority}))
+    events.append(timeline_event(
+        org=org, lead=lead, kind=LeadEvent.Kind.SCORED, at=now,
+        data={"score": result.total, "tier": result.tier,
+              "reason": "its first message" if first_message else "what it came in with"}))
     if rows is not None:
         assignment, assigned_event = rows
         assignment.save()
         events.append(assigned_event)
+    else:
+        events.append(timeline_event(
+            org=org, lead=lead, kind=LeadEvent.Kind.QUEUED, at=now,
+            data={"tier": lead.tier, "detail": decision.detail}))
     LeadEvent.objects.bulk_create(events)
     audit_event_record(
         org=org, actor=actor, action="lead.created", target=lead,
@@ -275,11 +258,12 @@ def _merge(*, org, lead: Lead, others: list[Lead], data: LeadInput, phone: str, 
         lead.verification_status = verification_status(verification)
         changed += ["verification", "verification_status"]
     now = timezone.now()
-    changed += rescore(org, lead, now) if set(changed) & set(QUALIFICATION_FIELDS) else []
+    by_member = actor_membership(org, actor)
+    if set(changed) & set(QUALIFICATION_FIELDS):
+        changed += rescore(org, lead, now, reason=f"details from {source}", by=by_member)
     if changed:
         lead.save(update_fields=sorted({*changed, "updated_at"}))
-    by = actor_membership(org, actor)
-    timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.MERGED, at=now, actor=by,
+    timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.MERGED, at=now, actor=by_member,
                    data={**notes, "fields": sorted(set(changed))}).save()
     audit_event_record(
         org=org, actor=actor, action="lead.merged", target=lead,
@@ -287,23 +271,3 @@ def _merge(*, org, lead: Lead, others: list[Lead], data: LeadInput, phone: str, 
               "also_matches": notes.get("also_matches", [])},
     )
     return lead
-
-
-def rescore(org: Organization, lead: Lead, now: datetime) -> list[str]:
-    """Score again; a lead that turned hotter before its first response gets the faster target
-    from now on. Returns the fields it changed."""
-    lead_settings = selectors.lead_settings_for(org)
-    old_tier, old_score = lead.tier, lead.score
-    result = score_apply(lead, lead_settings)
-    changed = ["score", "tier", "score_breakdown"]
-    if (result.tier != old_tier and lead.first_response_at is None
-            and lead.sla_breached_at is None and lead.first_response_due_at is not None):
-        sooner = BusinessClock(org, lead_settings).first_response_due(now, result.tier)
-        if sooner < lead.first_response_due_at:
-            lead.first_response_due_at = sooner
-            changed.append("first_response_due_at")
-    if (result.total, result.tier) != (old_score, old_tier):
-        timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.SCORED, at=now,
-                       data={"score": result.total, "tier": result.tier,
-                             "was": {"score": old_score, "tier": old_tier}}).save()
-    return changed

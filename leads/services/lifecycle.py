@@ -15,21 +15,18 @@ from flexoraa.services import audit_event_record
 from leads.errors import InvalidContact, StatusChangeRefused
 from leads.models import (
     OPEN_STATUSES,
-    Intent,
     Lead,
     LeadEvent,
     Status,
 )
 from leads.services.common import (
-    timeline_event,
-)
-from leads.services.intake import (
-    QUALIFICATION_FIELDS,
     qualification_problems,
     refuse,
-    rescore,
-    verification_status,
+    timeline_event,
 )
+from leads.services.intake import QUALIFICATION_FIELDS, verification_status
+from leads.services.reading import MessageReading, reading_apply, reading_check
+from leads.services.rescoring import rescore
 from leads.verification import contact_check
 
 # Where a status may go by hand. Opting out and anonymizing have their own use cases.
@@ -129,8 +126,18 @@ def lead_update(*, org: Organization, lead: Lead, actor: Actor, **changes) -> Le
             updated |= _status_effects(lead)
             timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.STATUS, at=now, actor=by,
                            data={"to": new_status}).save()
+        stated = set(changes) & {"budget_amount", "timeline", "authority"}
+        if stated:
+            # A value set by hand is no longer the lead's words; a budget typed in is in all.
+            evidence = {k: v for k, v in (lead.evidence or {}).items() if k not in stated}
+            if evidence != (lead.evidence or {}):
+                lead.evidence = evidence
+                updated.add("evidence")
+            if "budget_amount" in stated and lead.budget_period:
+                lead.budget_period = ""
+                updated.add("budget_period")
         if set(changes) & set(QUALIFICATION_FIELDS):
-            updated |= set(rescore(org, lead, now))
+            updated |= set(rescore(org, lead, now, reason="an edit by a person", by=by))
         if by is not None and by.pk == lead.owner_id and lead.leak_due_at is not None:
             lead.leak_due_at = None  # the owner is working it
             updated.add("leak_due_at")
@@ -195,12 +202,18 @@ def lead_lock(*, org: Organization, lead: Lead) -> Lead:
 
 
 def lead_message_record(
-    *, org: Organization, lead: Lead, direction: str, at: datetime
+    *, org: Organization, lead: Lead, direction: str, at: datetime,
+    reading: MessageReading | None = None,
 ) -> Lead:
     """Keep engagement up to date as messages pass (``direction`` is "inbound" or
-    "outbound"); an inbound message rescores the lead. Raises ``ValidationFailed``."""
+    "outbound"). An inbound message rescores the lead with what it said (``reading``, the
+    NLU's reading handed over by the agent): a rise in tier tightens the clock from the
+    message and re-routes (see ``rescore``). A message older than the newest one already
+    counted does not overwrite what the newer one said. Raises ``ValidationFailed``."""
     if direction not in ("inbound", "outbound"):
         refuse({"direction": "Say 'inbound' or 'outbound'."})
+    if reading is not None:
+        reading_check(reading)
     if lead.organization_id != org.pk:
         raise NotFound("No such lead.")
     with transaction.atomic():
@@ -210,6 +223,7 @@ def lead_message_record(
                 lead.last_outbound_at = at
                 lead.save(update_fields=["last_outbound_at", "updated_at"])
             return lead
+        now = timezone.now()
         lead.inbound_count += 1
         updated = {"inbound_count", "last_inbound_at"}
         if lead.last_outbound_at is not None and (
@@ -217,46 +231,20 @@ def lead_message_record(
         ) and at >= lead.last_outbound_at:
             lead.last_reply_seconds = int((at - lead.last_outbound_at).total_seconds())
             updated.add("last_reply_seconds")
-        if lead.last_inbound_at is None or at > lead.last_inbound_at:
+        newest = lead.last_inbound_at is None or at >= lead.last_inbound_at
+        if newest:
             lead.last_inbound_at = at
-        updated |= set(rescore(org, lead, timezone.now()))
+        if reading is not None and newest:
+            updated |= reading_apply(lead, reading)
+            if reading.intent:
+                timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.ANALYSED, at=now,
+                               data={"intent": reading.intent,
+                                     "confidence": reading.confidence,
+                                     "budget_found": reading.budget_amount is not None,
+                                     "timeline": reading.timeline,
+                                     "authority": reading.authority}).save()
+        updated |= set(rescore(org, lead, now, reason="a message from the lead", at=at))
         lead.save(update_fields=sorted(updated | {"updated_at"}))
-    return lead
-
-
-def lead_analysis_record(
-    *, org: Organization, lead: Lead, intent: str, confidence: float | None = None,
-    budget_amount: Decimal | None = None, budget_currency: str = "",
-) -> Lead:
-    """Take the NLU's reading of the lead's messages (intent, and a budget when it found one)
-    and rescore. Raises ``ValidationFailed`` for an unknown intent or a bad budget."""
-    problems = {}
-    if intent not in Intent.values or not intent:
-        problems["intent"] = "Say high, medium or low."
-    if confidence is not None and not 0 <= confidence <= 1:
-        problems["confidence"] = "Give a confidence from 0 to 1."
-    if budget_amount is not None:
-        problems.update(qualification_problems(
-            {"budget_amount": budget_amount, "budget_currency": budget_currency.upper()}
-        ))
-    if problems:
-        refuse(problems)
-    if lead.organization_id != org.pk:
-        raise NotFound("No such lead.")
-    with transaction.atomic():
-        lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
-        lead.intent, lead.intent_confidence = intent, confidence
-        updated = {"intent", "intent_confidence"}
-        if budget_amount is not None:
-            lead.budget_amount = Decimal(str(budget_amount))
-            lead.budget_currency = budget_currency.upper()
-            updated |= {"budget_amount", "budget_currency"}
-        now = timezone.now()
-        updated |= set(rescore(org, lead, now))
-        lead.save(update_fields=sorted(updated | {"updated_at"}))
-        timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.ANALYSED, at=now,
-                       data={"intent": intent, "confidence": confidence,
-                             "budget_found": budget_amount is not None}).save()
     return lead
 
 

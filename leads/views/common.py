@@ -128,10 +128,11 @@ def event_words(event, names: dict[int, str]) -> str:
     if event.kind == kind.SCORED:
         now = f"{data.get('score')} ({_label(Tier, data.get('tier', ''))})"
         was = data.get("was")
+        because = f" after {data['reason']}" if data.get("reason") else ""
         if was:
             before = f"{was.get('score')} ({_label(Tier, was.get('tier', ''))})"
-            return f"Rescored from {before} to {now}."
-        return f"Scored {now}."
+            return f"Rescored from {before} to {now}{because}."
+        return f"Scored {now}" + (f" on {data['reason']}." if data.get("reason") else ".")
     if event.kind == kind.ASSIGNED:
         reason = _label(AssignmentReason, data.get("reason", "")).lower()
         to = names.get(data.get("to"), "a former member")
@@ -154,6 +155,16 @@ def event_words(event, names: dict[int, str]) -> str:
         intent = _label(Intent, data.get("intent", "")).lower()
         confidence = data.get("confidence")
         sure = f" ({confidence:.0%} sure)" if isinstance(confidence, int | float) else ""
-        found = "; a budget was found" if data.get("budget_found") else ""
-        return f"Messages analysed: {intent} intent{sure}{found}."
+        found = [words for key, words in (
+            ("budget_found", "a budget"), ("timeline", "when they want to buy"),
+            ("authority", "who decides")) if data.get(key)]
+        stated = f"; it stated {' and '.join(found)}" if found else ""
+        return f"Message read: {intent} intent{sure}{stated}."
+    if event.kind == kind.QUEUED:
+        detail = f" {data['detail']}" if data.get("detail") else ""
+        return f"Waiting in the unassigned queue.{detail}"
+    if event.kind == kind.SLA_CHANGED:
+        due = _local(data.get("due_at"))
+        reason = data.get("reason") or "The first-response target changed."
+        return reason + (f" Now due {due}." if due else "")
     return f"{event.get_kind_display()}."

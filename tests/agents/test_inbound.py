@@ -462,11 +462,11 @@ def test_a_transient_database_error_is_counted_and_tried_again_after_a_wait(
 
 
 def test_another_error_is_counted_rolled_back_and_not_raised(stored, monkeypatch, nlu_model):
-    def broken(org, lead, direction, at):
+    def broken(**kwargs):
         raise ValueError("scoring exploded")
 
-    monkeypatch.setattr(inbound.lead_services, "lead_message_record",
-                        lambda **kw: broken(**kw))
+    # A first message makes its lead: intake scores it, and here scoring explodes.
+    monkeypatch.setattr(inbound.lead_services, "lead_intake", broken)
     assert deliveries_process(delivery_ids=[stored.pk]) == {"failed": 1}
     stored.refresh_from_db()
     assert stored.processed_at is None and stored.attempts == 1

@@ -193,12 +193,16 @@ def test_messages_update_engagement_and_rescore(org, sdr):
 
 def test_the_nlu_reading_feeds_intent_and_budget_into_the_score(org, sdr):
     lead = intake(org, email="nlu@example.com").lead
-    lead = services.lead_analysis_record(org=org, lead=lead, intent="high", confidence=0.9,
-                                         budget_amount=Decimal("200000"), budget_currency="inr")
+    lead = services.lead_message_record(
+        org=org, lead=lead, direction="inbound", at=timezone.now(),
+        reading=services.MessageReading(at=timezone.now(), intent="high", confidence=0.9,
+                                        budget_amount=Decimal("200000"), budget_currency="inr"))
     factors = {f["name"]: f["points"] for f in lead.score_breakdown["factors"]}
     assert factors["intent"] == 20 and factors["budget"] == 20
-    with pytest.raises(ValidationFailed):
-        services.lead_analysis_record(org=org, lead=lead, intent="extreme")
+    with pytest.raises(ValidationFailed, match="intent"):
+        services.lead_message_record(
+            org=org, lead=lead, direction="inbound", at=timezone.now(),
+            reading=services.MessageReading(at=timezone.now(), intent="extreme"))
 
 
 def test_every_lead_write_keeps_the_audit_chain_whole(org, sdr, manager):

@@ -209,7 +209,7 @@ def test_editing_the_qualification_rescores_the_lead(sdr, login_client):
     assert '<section id="score-card" class="card" aria-labelledby="score-title" ' \
            'hx-swap-oob="true">' in fragment
     assert 'data-testid="lead-tier">HOT<' in fragment
-    assert "Rescored from 2 (COLD) to 74 (HOT)." in fragment
+    assert "Rescored from 10 (COLD) to 74 (HOT) after an edit by a person." in fragment
     lead.refresh_from_db()
     assert (lead.tier, lead.score, lead.budget_amount) == (Tier.HOT, 74, Decimal("200000"))
     assert lead.budget_currency == "INR"
