@@ -30,7 +30,8 @@ class LeadSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "phone", "email", "source", "status", "tier", "score",
             "score_breakdown", "owner", "owner_username", "assigned_at", "need",
-            "budget_amount", "budget_currency", "authority", "timeline", "intent",
+            "budget_amount", "budget_currency", "budget_period", "authority", "timeline",
+            "evidence", "intent",
             "intent_confidence", "inbound_count", "last_reply_seconds", "verification_status",
             "verification", "first_response_due_at", "first_response_at", "sla_breached_at",
             "leak_due_at", "leak_moves", "last_inbound_at", "last_outbound_at", "created_at",

@@ -29,7 +29,7 @@ from leads.services.common import (
     settings_locked,
     timeline_event,
 )
-from leads.services.reading import MessageReading, reading_apply, reading_check
+from leads.services.reading import MessageReading, first_message_apply, reading_check
 from leads.services.rescoring import rescore
 from leads.verification import ContactCheck, contact_check
 
@@ -169,9 +169,7 @@ def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, ac
     )
     start = now
     if first_message is not None:
-        reading_apply(lead, first_message)
-        lead.inbound_count = 1
-        lead.last_inbound_at = first_message.at
+        first_message_apply(lead, first_message)
         # The lead has waited since it wrote (a delivery retried late), never since the future.
         start = min(first_message.at, now)
     result = score_apply(lead, lead_settings)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from leads.models import Authority, BudgetPeriod, Intent, Lead, Timeline
-from leads.services.common import qualification_problems, refuse
+from leads import scoring, selectors
+from leads.models import Authority, BudgetPeriod, Intent, Lead, LeadSettings, Timeline
+from leads.services.common import qualification_problems, refuse, score_apply
 
 # Acts that carry nothing about buying: a "thanks" or a "hi" after "book me tomorrow" does not
 # cool the lead down. They may still raise the intent of a lead nobody has read yet.
@@ -50,6 +51,26 @@ def reading_check(reading: MessageReading) -> None:
     }))
     if problems:
         refuse(problems)
+
+
+def first_message_apply(lead: Lead, reading: MessageReading) -> None:
+    """A new (unsaved) lead takes its first message: what it said, and that it came."""
+    reading_apply(lead, reading)
+    lead.inbound_count = 1
+    lead.last_inbound_at = reading.at
+
+
+def first_touch_score(*, org, source: str, reading: MessageReading) -> scoring.Score:
+    """The score a new lead from ``source`` would start with on this first message, with the
+    tenant's settings; nothing is written (for reports such as ``evaluate_nlu --first-touch``).
+    Raises ``ValidationFailed`` for a reading with a wrong field."""
+    reading_check(reading)
+    lead = Lead(organization=org, source=source)
+    first_message_apply(lead, reading)
+    # A tenant not saved (a report on the defaults) has the default settings.
+    lead_settings = (selectors.lead_settings_for(org) if org.pk is not None
+                     else LeadSettings(organization=org))
+    return score_apply(lead, lead_settings)
 
 
 def reading_apply(lead: Lead, reading: MessageReading) -> set[str]:

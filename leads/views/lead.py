@@ -37,6 +37,7 @@ class Factor:
     max: int
     percent: int
     explanation: str
+    known: bool = True
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def score_factors(lead) -> list[Factor]:
             name=factor.get("name", ""),
             label=FACTOR_LABELS.get(factor.get("name"), str(factor.get("name", "")).title()),
             points=points, max=most, percent=max(0, min(100, round(100 * points / most))),
-            explanation=factor.get("explanation", ""),
+            explanation=factor.get("explanation", ""), known=factor.get("known", True),
         ))
     return factors
 
