@@ -46,7 +46,7 @@ def test_an_sdr_opens_their_lead_and_sees_why_it_scored_and_what_happened(sdr, l
     assert "Decision maker" in page and "This week" in page
     assert "Mark first response sent" in page
     assert "Came in through API. Contact check: partly verified." in page
-    assert "Scored 74 (HOT)." in page
+    assert "Scored 74 (HOT) on what it came in with." in page
     assert "Reassigned by a manager" in page or "Routing" in page
     # An SDR has no reassign form.
     assert "Hand this lead to" not in page
