@@ -96,6 +96,8 @@ def analyze(text: str, *, org=None) -> Analysis:
         intent=intent, confidence=round(confidence, 4), act=act,
         budget_amount=None if budget is None else budget.amount,
         budget_currency="" if budget is None else budget.currency, model_version=version,
+        budget_period="" if budget is None else budget.period,
+        budget_phrase="" if budget is None else budget.phrase,
     )
 
 

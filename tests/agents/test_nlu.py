@@ -69,6 +69,17 @@ def test_analyze_returns_a_frozen_analysis_with_budget_and_version(nlu_model):
         analysis.intent = "low"
 
 
+def test_analyze_reports_the_budgets_period_and_the_leads_own_words(nlu_model):
+    analysis = nlu_model.analyze("We can spend ₹40k a month, need it live this week")
+    assert (analysis.budget_amount, analysis.budget_period, analysis.budget_phrase) == (
+        Decimal(40000), "month", "₹40k a month")
+    once = nlu_model.analyze("They quoted 2 lakh, we can do dedh lakh")
+    assert (once.budget_amount, once.budget_period, once.budget_phrase) == (
+        Decimal(150000), "", "dedh lakh")
+    assert (nlu_model.analyze("hello").budget_period, nlu_model.analyze("hello").budget_phrase
+            ) == ("", "")
+
+
 def test_a_bare_number_takes_the_tenants_currency(nlu_model, org):
     org.country = "US"
     assert nlu_model.analyze("budget 5000, start asap", org=org).budget_currency == "USD"
