@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from flexoraa import api_keys, audit_chain
 from flexoraa.actors import Actor
+from flexoraa.capacity import capacity_freed_after_commit
 from flexoraa.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from flexoraa.models import (
     MANAGING_ROLES,
@@ -203,6 +204,8 @@ def membership_create(
             org=org, actor=actor, action="membership.created", target=membership,
             data={"role": role, "capacity": capacity},
         )
+        if role == Role.SDR and is_available and capacity > 0:
+            capacity_freed_after_commit(org.pk)  # a new SDR is room for waiting work
     return membership
 
 
@@ -270,6 +273,7 @@ def membership_update(
                     "This is the organization's last manager; make someone else a manager "
                     "or owner first.", fields={"role": ["The last manager cannot be demoted."]},
                 )
+        room_may_free = _room_may_free(membership, changes)
         for field, value in changes.items():
             setattr(membership, field, value)
         membership.save(update_fields=list(changes))
@@ -278,7 +282,20 @@ def membership_update(
             org=org, actor=actor, action="membership.updated", target=membership,
             data=dict(changes),
         )
+        if room_may_free:
+            capacity_freed_after_commit(org.pk)
     return membership
+
+
+def _room_may_free(membership: Membership, changes: dict) -> bool:
+    """Whether the change (not yet applied) can give the tenant room for waiting work: an
+    SDR back from away, more capacity, or someone who becomes an SDR."""
+    role = changes.get("role", membership.role)
+    if role != Role.SDR:
+        return False
+    return (changes.get("is_available") is True
+            or changes.get("capacity", membership.capacity) > membership.capacity
+            or membership.role != Role.SDR)
 
 
 def api_key_create(*, org: Organization, name: str, actor: Actor, raw_key: str | None = None):

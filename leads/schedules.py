@@ -14,7 +14,15 @@ SCHEDULES = [
         name="leads.leakage_scan",
         task="leads.leakage_scan",
         description="Move leads whose owner has not acted past the leakage threshold to the next "
-                    "free SDR; after the maximum moves, to a manager.",
+                    "SDR with room (or keep them with an owner at work, or queue them when the "
+                    "owner is away); after the maximum moves, escalate them to a manager.",
         every=timedelta(minutes=5),
+    ),
+    PeriodicJob(
+        name="leads.unassigned_queue_sweep",
+        task="leads.unassigned_queue_sweep",
+        description="Backstop of the unassigned queue: give queued leads, soonest target first, "
+                    "to SDRs who have room, in every tenant that has queued leads.",
+        every=timedelta(minutes=1),
     ),
 ]

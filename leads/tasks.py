@@ -7,6 +7,7 @@ from celery import shared_task
 
 from flexoraa.actors import Actor
 from flexoraa.jobs import PERIODIC_QUEUE, job_run
+from flexoraa.models import Organization
 from leads import services
 
 
@@ -20,6 +21,23 @@ def sla_check():
 def leakage_scan():
     return job_run("leads.leakage_scan", lambda: services.leaking_leads_move(
         actor=Actor.system("job:leads.leakage_scan")))
+
+
+@shared_task(name="leads.unassigned_queue_sweep", queue=PERIODIC_QUEUE)
+def unassigned_queue_sweep():
+    return job_run("leads.unassigned_queue_sweep", lambda: services.unassigned_queues_drain(
+        actor=Actor.system("job:leads.unassigned_queue_sweep")))
+
+
+@shared_task(name="flexoraa.leads.unassigned_queue_drain")
+def unassigned_queue_drain(org_id: int):
+    """One tenant's drain, queued after a commit that may have freed room. Safe to run many
+    at once (the service serialises them); a tenant gone since is nothing to do."""
+    org = Organization.objects.filter(pk=org_id).first()
+    if org is None:
+        return {"assigned": 0}
+    return services.unassigned_queue_drain(org=org, actor=Actor.system(
+        "job:leads.unassigned_queue_drain"))
 
 
 @shared_task(name="leads.tell_managers", autoretry_for=(SMTPException, OSError),

@@ -22,6 +22,15 @@ from leads.services.lifecycle import (
     lead_opt_out,
     lead_update,
 )
+from leads.services.queue import (
+    AtCapacity,
+    LeadTaken,
+    lead_claim,
+    queue_drain_after_commit,
+    queue_tiers_for,
+    unassigned_queue_drain,
+    unassigned_queues_drain,
+)
 from leads.services.watch import (
     breach_acknowledge,
     leaking_leads_move,
@@ -30,14 +39,17 @@ from leads.services.watch import (
 )
 
 __all__ = [
+    "AtCapacity",
     "BulkReassignResult",
     "Decision",
     "IntakeResult",
     "LeadInput",
+    "LeadTaken",
     "OrgRouter",
     "allowed_status_changes",
     "breach_acknowledge",
     "lead_analysis_record",
+    "lead_claim",
     "lead_input_check",
     "lead_intake",
     "lead_lock",
@@ -50,7 +62,11 @@ __all__ = [
     "leads_reassign_bulk",
     "leaking_leads_move",
     "managers_tell",
+    "queue_drain_after_commit",
+    "queue_tiers_for",
     "routing_pool_member_add",
     "routing_pool_member_remove",
     "sla_breaches_record",
+    "unassigned_queue_drain",
+    "unassigned_queues_drain",
 ]

@@ -1,5 +1,5 @@
-"""Who gets a lead: weighted round-robin over a tier's pool, the manager when nobody is free,
-and a manager's reassignment by hand."""
+"""Who gets a lead: weighted round-robin over a tier's pool, the unassigned queue when nobody
+in the pool has room, and a manager's reassignment by hand."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,10 +32,14 @@ from leads.services.common import (
     timeline_event,
 )
 
+# The reason of a decision that gives the lead to nobody: it waits in the unassigned queue.
+# Not an AssignmentReason, since no assignment row is written for it.
+QUEUED = "queued"
+
 
 @dataclass(frozen=True)
 class Decision:
-    owner_id: int | None
+    owner_id: int | None  # None: the lead waits in the unassigned queue
     reason: str
     detail: str = ""
 
@@ -57,6 +61,7 @@ class OrgRouter:
             .values("owner").annotate(n=Count("*")).order_by().values_list("owner", "n")
         )
         self.open_leads = {pk: open_counts.get(pk, 0) for pk, *_ in members}
+        self.capacity = {pk: capacity for pk, _role, capacity, _available in members}
         self.sdrs = {pk: (capacity, available) for pk, role, capacity, available in members
                      if role == Role.SDR}
         self.managers = [pk for pk, role, *_ in members if role in MANAGING_ROLES]
@@ -96,13 +101,39 @@ class OrgRouter:
             self._dirty.add((tier, picked.membership_id))
             self.open_leads[picked.membership_id] += 1
             return Decision(picked.membership_id, AssignmentReason.ROUTING)
-        manager = self.least_loaded_manager()
+        # Nobody in the pool has room: the lead waits, visibly, in the unassigned queue and is
+        # drained to the first SDR who gets room. Managers are no silent overflow.
         label = Tier(tier).label
-        detail = f"No SDR in the {label} pool is available and under capacity."
-        if manager is None:
-            return Decision(None, AssignmentReason.ESCALATION, detail + " There is no manager.")
-        self.open_leads[manager] += 1
-        return Decision(manager, AssignmentReason.ESCALATION, detail)
+        if not candidates:
+            return Decision(None, QUEUED, f"The {label} pool has no SDR.")
+        others = " other" if exclude & {c.membership_id for c in candidates} else ""
+        return Decision(None, QUEUED, f"No{others} SDR in the {label} pool has room.")
+
+    def has_room(self, membership_id: int) -> bool:
+        """Whether the member holds fewer open leads than their capacity (available or not:
+        someone picking a lead by hand is evidently at work)."""
+        capacity = self.capacity.get(membership_id, 0)
+        return self.open_leads.get(membership_id, 0) < capacity
+
+    def room(self, tier: str) -> int:
+        """Free slots of the SDRs routing could give a ``tier`` lead to now."""
+        return self.room_total([tier])
+
+    def room_total(self, tiers: list[str]) -> int:
+        """Free slots of the SDRs routing could give a lead of any of ``tiers`` to now (an SDR
+        in several pools counts once)."""
+        members = set().union(*(self.pool(tier) for tier in tiers))
+        return sum(
+            self.sdrs[pk][0] - self.open_leads[pk] for pk in members
+            if self.sdrs[pk][1] and self.open_leads[pk] < self.sdrs[pk][0]
+        )
+
+    def may_take(self, membership_id: int, tier: str) -> bool:
+        """Whether routing would ever give this member a ``tier`` lead (in its pool)."""
+        return membership_id in self.pool(tier)
+
+    def is_available(self, membership_id: int | None) -> bool:
+        return membership_id in self.sdrs and self.sdrs[membership_id][1]
 
     def least_loaded_manager(self) -> int | None:
         if not self.managers:
@@ -207,6 +238,11 @@ def lead_reassign(
             org=org, actor=actor, action="lead.reassigned", target=lead,
             data={"to": owner_id, "from": assignment.from_owner_id, "reason": "manual"},
         )
+        if assignment.from_owner_id is not None:
+            # Imported here: the queue's drain routes through this module.
+            from leads.services.queue import queue_drain_after_commit
+
+            queue_drain_after_commit(org.pk)  # the previous owner has a slot free now
     return lead
 
 

@@ -1,5 +1,6 @@
 """The periodic watches: first-response SLA breaches (every minute) and leaking leads (every
-5 minutes).
+5 minutes; a leaking lead nobody else has room for stays with an owner at work or waits in
+the unassigned queue, see ``leads.services.queue``).
 
 Both are set-based: they read only the due rows, through partial indexes, in chunks that each
 commit on their own, and claim rows with ``FOR UPDATE SKIP LOCKED`` so two runs at once split
@@ -26,7 +27,9 @@ from leads.services.assignment import Decision, OrgRouter, assignment_apply
 from leads.services.common import (
     BusinessClock,
     settings_locked,
+    timeline_event,
 )
+from leads.services.queue import queue_drain_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +147,8 @@ def managers_tell(*, org_id: int, kind: str, count: int) -> int:
     elif kind == ESCALATIONS:
         plural = "lead was" if count == 1 else "leads were"
         subject = f"{count} {plural} escalated to you"
-        body = (f"{count} {plural} passed between SDRs without anyone acting on them, or no "
-                f"SDR was free to take them. They are in your queue now:\n"
+        body = (f"{count} {plural} passed the leakage threshold again and again without anyone "
+                f"acting on them. They are yours now; work them or hand them on:\n"
                 f"{_site_url('/leads/team/')}\n")
     else:
         raise ValueError(f"Unknown notice kind {kind!r}.")
@@ -155,9 +158,17 @@ def managers_tell(*, org_id: int, kind: str, count: int) -> int:
 def leaking_leads_move(
     *, now: datetime | None = None, chunk: int = LEAK_CHUNK, actor: Actor = LEAKAGE_SCAN_ACTOR
 ) -> dict:
-    """Move each assigned lead whose owner has not acted past the leakage threshold to the
-    next eligible SDR (never back to one it left); after the tenant's maximum number of moves,
-    or when no SDR is free, it goes to a manager instead.
+    """Handle each assigned lead whose owner has not acted past the leakage threshold:
+
+    - it moves to the next SDR of its tier pool with room (never back to one it left);
+    - when nobody else in the pool has room, it stays with an owner who is available, for
+      another threshold, or goes to the unassigned queue when its owner is away (or no longer
+      an SDR), to be drained to the first SDR who gets room;
+    - once it has passed the threshold the tenant's maximum number of times (moved, kept or
+      queued), it is escalated to the least-loaded manager, who is emailed.
+
+    Each outcome is on the lead's timeline with its reason; moves and escalations are also
+    assignments and audit events. Managers are never a silent overflow.
 
     The due leads are listed without locks, a page at a time, oldest threshold first, and
     handled tenant by tenant: each transaction claims at most ``chunk`` of one tenant's leads
@@ -168,7 +179,7 @@ def leaking_leads_move(
     handled in threshold order, so the routing decisions are those of one global queue.
     Only the leakage job runs this, so its actor is that job unless a caller names another."""
     now = now or timezone.now()
-    moved = escalated = released = 0
+    totals = dict.fromkeys(LEAK_OUTCOMES, 0)
     escalated_by_org: dict[int, int] = defaultdict(int)
     after: tuple[datetime, int] | None = None
     while True:
@@ -183,16 +194,15 @@ def leaking_leads_move(
             ids = by_org[org.pk]
             for start in range(0, len(ids), chunk):
                 counts = _leaking_chunk_move(org, ids[start:start + chunk], now, actor)
-                moved += counts["moved"]
-                escalated += counts["escalated"]
-                released += counts["released"]
+                for outcome, count in counts.items():
+                    totals[outcome] += count
                 escalated_by_org[org.pk] += counts["escalated"]
         if len(page) < LEAK_PAGE:
             break
     to_tell = {pk: n for pk, n in escalated_by_org.items() if n}
     if to_tell:
         _managers_tell_later(ESCALATIONS, to_tell)
-    return {"moved": moved, "escalated": escalated, "released": released}
+    return totals
 
 
 def leaking_leads_listed(now: datetime, after: tuple[datetime, int] | None = None):
@@ -210,7 +220,7 @@ def leaking_leads_listed(now: datetime, after: tuple[datetime, int] | None = Non
 
 def _leaking_chunk_move(org: Organization, ids: list[int], now: datetime, actor: Actor) -> dict:
     """One transaction: claim those of ``ids`` still due and not held by another run, release
-    the ones nobody owns any more (closed, or without an owner) and move the rest."""
+    the ones nobody owns any more (closed, or without an owner) and handle the rest."""
     with transaction.atomic():
         leads = list(leaking_leads(now).filter(pk__in=ids))
         stale = [lead.pk for lead in leads if not lead.is_open or lead.owner_id is None]
@@ -218,8 +228,13 @@ def _leaking_chunk_move(org: Organization, ids: list[int], now: datetime, actor:
             Lead.objects.filter(pk__in=stale).update(leak_due_at=None)
         live = [lead for lead in leads if lead.is_open and lead.owner_id is not None]
         counts = (_move_org_leads(org, live, now, actor) if live
-                  else {"moved": 0, "escalated": 0})
+                  else dict.fromkeys(LEAK_OUTCOMES, 0))
     return {**counts, "released": len(stale)}
+
+
+# What the leakage scan did with each due lead, as counted in its result.
+MOVED, ESCALATED, QUEUED, KEPT = "moved", "escalated", "queued", "kept"
+LEAK_OUTCOMES = (MOVED, ESCALATED, QUEUED, KEPT, "released")
 
 
 def _move_org_leads(org: Organization, leads: list[Lead], now: datetime, actor: Actor) -> dict:
@@ -232,43 +247,75 @@ def _move_org_leads(org: Organization, leads: list[Lead], now: datetime, actor: 
     ).values_list("lead_id", "from_owner_id"):
         left_behind[lead_id].add(from_owner)
     assignments, events, audit = [], [], []
-    moved = escalated = 0
+    counts = dict.fromkeys((MOVED, ESCALATED, QUEUED, KEPT), 0)
     for lead in leads:
         previous = lead.owner_id
-        exclude = frozenset({previous, *left_behind[lead.pk]})
-        if lead.leak_moves >= lead_settings.max_leak_moves:
+        lead.updated_at = now  # bulk_update leaves auto_now fields alone
+        lead.leak_moves += 1
+        decision = None
+        if lead.leak_moves > lead_settings.max_leak_moves:
             manager = router.least_loaded_manager()
-            decision = Decision(
-                manager, AssignmentReason.ESCALATION,
-                f"Moved {lead.leak_moves} times without anyone acting on it.",
+            if manager is not None and manager != previous:
+                decision = Decision(
+                    manager, AssignmentReason.ESCALATION,
+                    f"Passed the leakage threshold {lead.leak_moves} times without anyone "
+                    "acting on it.",
+                )
+        if decision is None:
+            decision = router.decide(
+                lead.tier, exclude=frozenset({previous, *left_behind[lead.pk]})
             )
-        else:
-            decision = router.decide(lead.tier, exclude=exclude)
-            if decision.reason == AssignmentReason.ROUTING:
+            if decision.owner_id is not None:
                 decision = Decision(decision.owner_id, AssignmentReason.LEAKAGE,
                                     "The owner did not act in time.")
-        if decision.owner_id is None or decision.owner_id == previous:
-            # Nobody else can take it: try again after another threshold.
-            lead.leak_due_at = clock.leak_due(now, lead.tier)
+        if decision.owner_id is not None:
+            router.release(previous)
+            assignment, event = assignment_apply(org=org, lead=lead, decision=decision, at=now,
+                                                 clock=clock, router=router)
+            assignments.append(assignment)
+            events.append(event)
+            audit.append(("lead.reassigned", lead,
+                          {"from": previous, "to": decision.owner_id, "reason": decision.reason}))
+            counts[ESCALATED if decision.reason == AssignmentReason.ESCALATION else MOVED] += 1
             continue
+        if router.is_available(previous):
+            # An owner at work keeps it rather than nobody: the queue would hand it straight
+            # back to them, the one SDR of the pool with room. It comes round again after
+            # another threshold, and escalates after the tenant's maximum.
+            lead.leak_due_at = clock.leak_due(now, lead.tier)
+            events.append(timeline_event(
+                org=org, lead=lead, kind=LeadEvent.Kind.LEAK_KEPT, at=now,
+                data={"reason": "leakage", "owner": previous, "tier": lead.tier,
+                      "detail": f"The owner did not act in time, and {decision.detail[0].lower()}"
+                                f"{decision.detail[1:]} It stays with its owner."},
+            ))
+            counts[KEPT] += 1
+            continue
+        # The owner is away (or no longer takes leads): nobody would work it where it is.
         router.release(previous)
-        assignment, event = assignment_apply(org=org, lead=lead, decision=decision, at=now,
-                                             clock=clock, router=router)
-        lead.leak_moves += 1
-        assignments.append(assignment)
-        events.append(event)
-        audit.append(("lead.reassigned", lead,
-                      {"from": previous, "to": decision.owner_id, "reason": decision.reason}))
-        if decision.reason == AssignmentReason.ESCALATION:
-            escalated += 1
-        else:
-            moved += 1
-    Lead.objects.bulk_update(leads, ["owner", "assigned_at", "leak_due_at", "leak_moves"])
+        lead.owner_id = None
+        lead.assigned_at = None
+        lead.leak_due_at = None
+        why = "is away" if router.is_sdr(previous) else "no longer takes leads"
+        events.append(timeline_event(
+            org=org, lead=lead, kind=LeadEvent.Kind.QUEUED, at=now,
+            data={"reason": "leakage", "from": previous, "tier": lead.tier,
+                  "detail": f"The owner did not act in time and {why}; "
+                            f"{decision.detail[0].lower()}{decision.detail[1:]}"},
+        ))
+        audit.append(("lead.queued", lead, {"from": previous, "reason": "leakage"}))
+        counts[QUEUED] += 1
+    Lead.objects.bulk_update(leads, ["owner", "assigned_at", "leak_due_at", "leak_moves",
+                                     "updated_at"])
     LeadAssignment.objects.bulk_create(assignments)
     LeadEvent.objects.bulk_create(events)
     router.save()
     audit_events_record(org=org, actor=actor, events=audit)
-    return {"moved": moved, "escalated": escalated}
+    if counts[MOVED] or counts[ESCALATED] or counts[QUEUED]:
+        # Leads left their owners: a slot freed may take a queued lead, and a lead queued
+        # here is taken the moment someone has room.
+        queue_drain_after_commit(org.pk)
+    return counts
 
 
 def breach_acknowledge(*, org: Organization, breach: SlaBreach, actor: Actor) -> SlaBreach:

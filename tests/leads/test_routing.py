@@ -1,5 +1,5 @@
 """Routing: weighted round-robin by capacity, availability and capacity respected, tier pools,
-and the manager when nobody is free."""
+and the unassigned queue when nobody in the pool has room."""
 
 from collections import Counter
 
@@ -7,8 +7,10 @@ import pytest
 
 from flexoraa.actors import Actor
 from flexoraa.models import AuditEvent, Role
-from leads import routing, services
+from leads import routing, selectors, services
 from leads.models import AssignmentReason, Lead, LeadAssignment, Tier
+from leads.services.assignment import QUEUED, Decision, OrgRouter
+from leads.services.common import settings_locked
 from tests.factories import SETUP_ACTOR, make_membership
 from tests.leads.factories import make_lead
 
@@ -93,23 +95,39 @@ def test_closing_a_lead_frees_capacity(org, manager):
     lead = make_lead(org)
     assert lead.owner_id == sdr.pk
     overflow = make_lead(org)
-    assert overflow.owner_id == manager.pk
+    assert overflow.owner_id is None  # queued: the manager is no overflow
     services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status="won")
     assert make_lead(org).owner_id == sdr.pk
 
 
 @pytest.mark.django_db
-def test_nobody_free_escalates_to_the_least_loaded_manager_with_the_reason(org, manager):
-    busy_manager = manager
+def test_nobody_with_room_leaves_the_lead_unassigned_and_no_manager_gets_it(org, manager):
     other_manager = make_membership(org, role=Role.MANAGER)
     make_membership(org, capacity=0)
     first = make_lead(org)
     second = make_lead(org)
-    assert {first.owner_id, second.owner_id} == {busy_manager.pk, other_manager.pk}
-    assignment = LeadAssignment.objects.for_org(org).get(lead=first)
-    assert assignment.reason == AssignmentReason.ESCALATION
-    assert "No SDR in the COLD pool" in assignment.detail
-    assert first.leak_due_at is None  # a manager's lead does not leak
+    assert (first.owner_id, second.owner_id) == (None, None)
+    assert first.leak_due_at is None  # nobody to leak from
+    assert not LeadAssignment.objects.for_org(org).exists()
+    assert not Lead.objects.for_org(org).filter(owner__in=[manager, other_manager]).exists()
+    assert list(selectors.unassigned_leads(org)) == [first, second]
+
+
+@pytest.mark.django_db
+def test_the_decision_to_queue_says_which_pool_had_no_room(org, manager):
+    make_membership(org, capacity=0)
+    router = OrgRouter(org, settings_locked(org))
+    assert router.decide(Tier.COLD) == Decision(None, QUEUED, "No SDR in the COLD pool has room.")
+    only = make_membership(org, capacity=5)
+    router = OrgRouter(org, settings_locked(org))
+    assert router.decide(Tier.HOT, exclude=frozenset({only.pk})) == Decision(
+        None, QUEUED, "No other SDR in the HOT pool has room.")
+
+
+@pytest.mark.django_db
+def test_a_tenant_without_sdrs_queues_with_a_pool_that_has_nobody(org, manager):
+    router = OrgRouter(org, settings_locked(org))
+    assert router.decide(Tier.WARM) == Decision(None, QUEUED, "The WARM pool has no SDR.")
 
 
 @pytest.mark.django_db

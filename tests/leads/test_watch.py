@@ -18,6 +18,8 @@ from tests.support import errors_of, needs_postgres, run_together
 pytestmark = pytest.mark.django_db
 
 LATER = timedelta(days=3)
+# The leakage scan's result when it had nothing to do.
+NOTHING = {"moved": 0, "escalated": 0, "queued": 0, "kept": 0, "released": 0}
 
 
 def test_a_lead_past_its_target_is_breached_once_and_the_managers_are_told(
@@ -103,7 +105,7 @@ def test_a_lead_nobody_acted_on_moves_to_the_next_free_sdr(org, manager):
     second = make_membership(org, capacity=10)
     lead = make_lead(org)
     assert lead.owner_id == first.pk
-    assert leak_all(org) == {"moved": 1, "escalated": 0, "released": 0}
+    assert leak_all(org) == {**NOTHING, "moved": 1}
     lead.refresh_from_db()
     assert lead.owner_id == second.pk and lead.leak_moves == 1
     assert lead.leak_due_at > timezone.now() + LATER  # a fresh window for the new owner
@@ -123,12 +125,21 @@ def test_leakage_never_assigns_back_to_an_sdr_the_lead_left(org, manager):
         lead.refresh_from_db()
         owners.append(lead.owner_id)
     assert len(set(owners)) == 3 and set(owners) == {s.pk for s in sdrs}
-    # Nobody left who has not had it: the next move is to a manager.
-    services.leaking_leads_move(now=timezone.now() + LATER * 20)
+    # Nobody left who has not had it: it stays with the SDR at work, and says why.
+    result = services.leaking_leads_move(now=timezone.now() + LATER * 20)
+    assert result == {**NOTHING, "kept": 1}
+    lead.refresh_from_db()
+    assert lead.owner_id == owners[-1]
+    kept = LeadEvent.objects.for_org(org).get(lead=lead, kind=LeadEvent.Kind.LEAK_KEPT)
+    assert kept.data["detail"] == ("The owner did not act in time, and no other SDR in the COLD "
+                                   "pool has room. It stays with its owner.")
+    # That was its third threshold: the next one escalates it to a manager, explicitly.
+    services.leaking_leads_move(now=timezone.now() + LATER * 40)
     lead.refresh_from_db()
     assert lead.owner_id == manager.pk
     last = LeadAssignment.objects.for_org(org).filter(lead=lead).first()
     assert last.reason == AssignmentReason.ESCALATION
+    assert last.detail == "Passed the leakage threshold 4 times without anyone acting on it."
 
 
 def test_after_the_maximum_moves_a_lead_goes_to_a_manager_instead_of_bouncing(
@@ -154,7 +165,7 @@ def test_a_lead_whose_owner_acted_does_not_move(org, manager, sdr):
     make_membership(org, capacity=10)
     lead = make_lead(org)
     services.lead_update(org=org, lead=lead, actor=Actor.for_member(lead.owner), need="Their need")
-    assert leak_all(org) == {"moved": 0, "escalated": 0, "released": 0}
+    assert leak_all(org) == NOTHING
 
 
 def test_when_nobody_else_is_free_the_lead_waits_for_another_threshold_with_no_manager(org):
@@ -162,20 +173,22 @@ def test_when_nobody_else_is_free_the_lead_waits_for_another_threshold_with_no_m
     lead = make_lead(org)
     assert lead.owner_id == only.pk
     now = timezone.now() + LATER
-    assert services.leaking_leads_move(now=now) == {"moved": 0, "escalated": 0, "released": 0}
+    assert services.leaking_leads_move(now=now) == {**NOTHING, "kept": 1}
     lead.refresh_from_db()
     assert lead.owner_id == only.pk and lead.leak_due_at > now
 
 
-def test_leakage_respects_capacity_and_availability(org, manager):
+def test_leakage_respects_capacity_and_availability_and_never_overflows_to_a_manager(
+    org, manager
+):
     owner = make_membership(org, capacity=10)
     make_membership(org, capacity=10, is_available=False)
-    full = make_membership(org, capacity=0)
+    make_membership(org, capacity=0)
     lead = make_lead(org)
     assert lead.owner_id == owner.pk
-    leak_all(org)
+    assert leak_all(org) == {**NOTHING, "kept": 1}
     lead.refresh_from_db()
-    assert lead.owner_id == manager.pk and full.pk != lead.owner_id
+    assert lead.owner_id == owner.pk  # neither the away SDR, the full one nor the manager
 
 
 @needs_postgres
