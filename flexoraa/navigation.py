@@ -140,8 +140,10 @@ def registered_url_names() -> Iterable[str]:
         yield banner.fallback_url_name
 
 
-# The core's own entries: the dashboard first, the console and the API docs last.
+# The core's own entries: the dashboard first; operations, the console and the API docs last.
 register_link(Link(slot="main", label="Dashboard", url_name="home", order=0))
+register_link(Link(slot="main", label="Operations", url_name="operations", order=890,
+                   roles=MANAGERS))
 register_link(Link(slot="main", label="Manager console", url_name="admin:index", order=900,
                    roles=MANAGERS))
 register_link(Link(slot="main", label="API docs", url_name="api:docs", order=910,

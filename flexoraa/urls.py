@@ -26,6 +26,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("availability/", views.AvailabilityToggleView.as_view(), name="availability-toggle"),
     path("organization/switch/", views.organization_switch, name="organization-switch"),
+    path("operations/", views.OperationsView.as_view(), name="operations"),
     path("favicon.ico", views.favicon),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -1,8 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import LogoutView
-from django.http import HttpResponseForbidden, HttpResponsePermanentRedirect, JsonResponse
+from django.http import (
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import Resolver404, resolve
 from django.views import View
@@ -11,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
-from flexoraa import selectors, services
+from flexoraa import home, selectors, services
 from flexoraa.health import health_report, readiness_report
 from flexoraa.responses import error_response, wants_json
 from flexoraa.tenancy import SESSION_ORGANIZATION_KEY, role_is_managing
@@ -38,15 +44,29 @@ class TenantPageMixin(LoginRequiredMixin):
 
 
 class HomeView(TenantPageMixin, TemplateView):
+    """The member's home: the core's figures, then the sections the apps register for the
+    member's role (``flexoraa.home``): a manager's pipeline, an SDR's queue."""
+
     template_name = "flexoraa/home.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["counts"] = selectors.dashboard_counts(self.organization)
-        if role_is_managing(self.membership.role):
-            context["team"] = selectors.team_for_org(self.organization)
-            context["jobs"] = selectors.periodic_jobs_overview()
         context["memberships"] = selectors.memberships_for_user(self.request.user)
+        context["figure_sections"] = home.render_sections(self.request, slot="figures")
+        context["sections"] = home.render_sections(self.request, slot="main")
+        return context
+
+
+class OperationsView(TenantPageMixin, TemplateView):
+    """Background jobs: each periodic job with its schedule and its latest run."""
+
+    manager_only = True
+    template_name = "flexoraa/operations.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["jobs"] = selectors.periodic_jobs_overview()
         return context
 
 
@@ -59,11 +79,13 @@ class AvailabilityToggleView(TenantPageMixin, View):
             is_available=not self.membership.is_available,
         )
         if request.htmx:
-            # The card swaps in place; the team figure beside it follows out of band.
-            return render(request, "flexoraa/_availability.html", {
-                "current_membership": membership, "oob": True,
-                "counts": selectors.dashboard_counts(self.organization),
-            })
+            # The card swaps in place; the home sections that show the team's room follow
+            # out of band, read after the change.
+            request.membership = membership
+            card = render_to_string("flexoraa/_availability.html",
+                                    {"current_membership": membership}, request=request)
+            refreshed = home.render_sections(request, refresh=home.AVAILABILITY, oob=True)
+            return HttpResponse(card + "".join(refreshed))
         messages.success(request, "Your availability is updated.")
         return redirect("home")
 

@@ -11,3 +11,7 @@ class LeadsConfig(AppConfig):
 
         # The core tells us when a member may have room; queued leads go to them then.
         capacity_listener_register(capacity_freed)
+
+        from leads.views.home import register_home_sections
+
+        register_home_sections()  # the pipeline and the SDR's queue on the core's home page
