@@ -15,7 +15,6 @@ from leads.services.config import (
 from leads.services.intake import IntakeResult, LeadInput, lead_input_check, lead_intake
 from leads.services.lifecycle import (
     allowed_status_changes,
-    lead_analysis_record,
     lead_lock,
     lead_mark_first_response,
     lead_message_record,
@@ -31,6 +30,7 @@ from leads.services.queue import (
     unassigned_queue_drain,
     unassigned_queues_drain,
 )
+from leads.services.reading import MessageReading
 from leads.services.watch import (
     breach_acknowledge,
     leaking_leads_move,
@@ -45,10 +45,10 @@ __all__ = [
     "IntakeResult",
     "LeadInput",
     "LeadTaken",
+    "MessageReading",
     "OrgRouter",
     "allowed_status_changes",
     "breach_acknowledge",
-    "lead_analysis_record",
     "lead_claim",
     "lead_input_check",
     "lead_intake",
