@@ -1,5 +1,6 @@
-"""LeadOS API: leads (intake, edits, assignment, first response, timeline, SLA report), SLA
-breaches and routing pools. Registered on the one router."""
+"""LeadOS API: leads (intake, edits, assignment, first response, timeline, SLA report, the
+unassigned queue and claiming from it), SLA breaches and routing pools. Registered on the one
+router."""
 
 import django_filters
 from drf_spectacular.utils import (
@@ -11,10 +12,12 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from flexoraa.api import ALL_ROLES, MANAGING, TenantViewSet, router
 from flexoraa.filters import TenantFilterSet
+from flexoraa.models import Role
 from flexoraa.tenancy import request_role
 from leads import selectors, services
 from leads.models import Lead, RoutingPoolMember, SlaBreach, Source, Status, Tier
@@ -137,6 +140,47 @@ class LeadViewSet(
             actor=self.actor,
         )
         return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
+
+    @extend_schema(
+        responses={
+            200: LeadSerializer,
+            403: OpenApiResponse(description="An integration's key (integrations assign "
+                                             "instead), or an SDR outside the lead's tier "
+                                             "pool."),
+            404: OpenApiResponse(description="No lead of this organization has that id."),
+            409: OpenApiResponse(description="Someone else took the lead a moment ago "
+                                             "(lead_taken), the caller is at capacity "
+                                             "(at_capacity), or the lead is closed "
+                                             "(lead_closed)."),
+        },
+        request=None,
+    )
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        """Take a lead from the unassigned queue for oneself (SDRs and managers)."""
+        # Among all the tenant's leads, not the caller's own: an SDR claims a lead they do not
+        # hold yet, and one someone else took a moment ago is a 409 that says so, not a 404.
+        lead = get_object_or_404(selectors.leads_for_org(self.organization), pk=pk)
+        services.lead_claim(org=self.organization, lead=lead, actor=self.actor)
+        return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
+
+    @extend_schema(
+        responses=LeadSerializer(many=True),
+        description="The unassigned queue: open leads nobody holds (no SDR of their tier "
+                    "pool had room), soonest first-response target first. Managers and "
+                    "integrations see all of it; an SDR sees the tiers whose pool includes "
+                    "them. The lead filters apply.",
+    )
+    @action(detail=False, methods=["get"], url_path="unassigned")
+    def unassigned(self, request):
+        """The unassigned queue, soonest first-response target first."""
+        queued = selectors.unassigned_leads(self.organization)
+        if request_role(request) == Role.SDR:
+            queued = queued.filter(
+                tier__in=services.queue_tiers_for(self.organization, request.membership)
+            )
+        page = self.paginate_queryset(self.filter_queryset(queued))
+        return self.get_paginated_response(LeadSerializer(page, many=True).data)
 
     @extend_schema(responses=LeadTimelineSerializer)
     @action(detail=True, methods=["get"])

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from leads import views
+from leads.views import queue
 
 app_name = "leads"
 
@@ -13,6 +14,9 @@ urlpatterns = [
     path("team/breaches/<int:pk>/acknowledge/", views.BreachAcknowledgeView.as_view(),
          name="breach-acknowledge"),
     path("sla/", views.SlaReportView.as_view(), name="sla"),
+    path("queue/", queue.UnassignedQueueView.as_view(), name="queue"),
+    path("queue/<int:pk>/take/", queue.QueueTakeView.as_view(), name="queue-take"),
+    path("queue/banner/", queue.QueueBannerView.as_view(), name="queue-banner"),
     path("<int:pk>/", views.LeadDetailView.as_view(), name="detail"),
     path("<int:pk>/first-response/", views.FirstResponseView.as_view(), name="first-response"),
     path("<int:pk>/status/", views.StatusChangeView.as_view(), name="status"),
