@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from agents.nlu import model
+from agents.nlu.authority import read_authority
 from agents.nlu.budget import DEFAULT_CURRENCY, extract_budget
+from agents.nlu.timeline import read_timeline
 
 # The currency a bare number means, by the tenant's country.
 COUNTRY_CURRENCY = {
@@ -92,13 +94,21 @@ def analyze(text: str, *, org=None) -> Analysis:
     intent, confidence, act = artefact.predict(text)
     currency = COUNTRY_CURRENCY.get(getattr(org, "country", "") or "IN", DEFAULT_CURRENCY)
     budget = extract_budget(text, default_currency=currency)
+    timeline, authority = read_timeline(text), read_authority(text)
     return Analysis(
         intent=intent, confidence=round(confidence, 4), act=act,
         budget_amount=None if budget is None else budget.amount,
         budget_currency="" if budget is None else budget.currency, model_version=version,
         budget_period="" if budget is None else budget.period,
         budget_phrase="" if budget is None else budget.phrase,
+        timeline="" if timeline is None else timeline.value,
+        timeline_phrase="" if timeline is None else timeline.phrase,
+        authority="" if authority is None else authority.value,
+        authority_phrase="" if authority is None else authority.phrase,
     )
 
 
-__all__ = ["Analysis", "analyze", "extract_budget", "forget_loaded_model"]
+__all__ = [
+    "Analysis", "analyze", "extract_budget", "forget_loaded_model", "read_authority",
+    "read_timeline",
+]
