@@ -25,6 +25,7 @@ from leads.services.common import (
     timeline_event,
 )
 from leads.services.intake import QUALIFICATION_FIELDS, verification_status
+from leads.services.queue import queue_drain_after_commit
 from leads.services.reading import MessageReading, reading_apply, reading_check
 from leads.services.rescoring import rescore
 from leads.verification import contact_check
@@ -124,6 +125,8 @@ def lead_update(*, org: Organization, lead: Lead, actor: Actor, **changes) -> Le
             updated |= {"verification", "verification_status"}
         if new_status is not None:
             updated |= _status_effects(lead)
+            if lead.owner_id is not None and not lead.is_open:
+                queue_drain_after_commit(org.pk)  # its owner has room for a queued lead
             timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.STATUS, at=now, actor=by,
                            data={"to": new_status}).save()
         stated = set(changes) & {"budget_amount", "timeline", "authority"}
@@ -264,6 +267,8 @@ def lead_opt_out(*, org: Organization, lead: Lead, at: datetime, channel: str,
         previous = lead.status
         lead.status = Status.OPTED_OUT
         touched = {"status"} | _status_effects(lead)
+        if lead.owner_id is not None and previous in OPEN_STATUSES:
+            queue_drain_after_commit(org.pk)  # its owner has room for a queued lead
         lead.save(update_fields=sorted(touched | {"updated_at"}))
         data = {"channel": channel, "from": previous, "evidence": evidence[:200]}
         timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.OPTED_OUT, at=at,

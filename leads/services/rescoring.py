@@ -16,6 +16,7 @@ from leads.services.common import (
     settings_locked,
     timeline_event,
 )
+from leads.services.queue import queue_drain_after_commit
 
 TIER_RANK = {Tier.COLD: 0, Tier.WARM: 1, Tier.HOT: 2}
 
@@ -81,4 +82,6 @@ def _tier_rose(org: Organization, lead: Lead, *, old_tier: str, start: datetime,
     router.save()
     assignment.save()
     event.save()
+    if owner is not None:
+        queue_drain_after_commit(org.pk)  # the owner it left has room for a queued lead
     return [*changed, "owner", "assigned_at", "leak_due_at"]

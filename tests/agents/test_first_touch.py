@@ -125,6 +125,7 @@ def test_a_cold_leads_second_message_raising_it_to_hot_reroutes_it_on_the_five_m
     assert (lead.tier, lead.owner_id) == (Tier.COLD, team["cold"].pk)
     cold_due = lead.first_response_due_at
     assert cold_due - lead.created_at >= timedelta(hours=23)
+    before = LeadEvent.objects.for_org(org).filter(lead=lead).order_by("-pk").first().pk
 
     at = send("send the invoice, paying today", wa_id=wa_id)
 
@@ -134,7 +135,7 @@ def test_a_cold_leads_second_message_raising_it_to_hot_reroutes_it_on_the_five_m
     assert lead.first_response_due_at == at + timedelta(minutes=5)
     assert lead.leak_due_at is not None
     events = {event.kind: event.data
-              for event in LeadEvent.objects.for_org(org).filter(lead=lead, created_at__gte=at)
+              for event in LeadEvent.objects.for_org(org).filter(lead=lead, pk__gt=before)
               if event.kind != LeadEvent.Kind.SCORED or "was" in event.data}
     assert events[LeadEvent.Kind.SCORED]["was"]["tier"] == Tier.COLD
     assert events[LeadEvent.Kind.SCORED]["reason"] == "a message from the lead"
