@@ -178,8 +178,8 @@ _SPEND_BEFORE = _cues(
     "not more than", "no more than", "nothing above", "zyada se zyada", "jyada se jyada",
     "kam se kam", "between", "range", "spend", r"(we|i|we've|i've)\s+(have|got)",
     r"(humare|hamare|mere|apne)\s+paas", "set aside", "kept aside", "earmarked", "allocated",
-    "approved", "sanctioned", "ready", "closer to", "thinking", "socha", "counter", "premium",
-    "emi",
+    "approved", "sanctioned", r"signed off( on)?", "ready", "closer to", "thinking", "socha",
+    "counter", "premium", "emi",
     r"(can|could|will|would|'ll|ll|'d|d|to|shall|might|may|only|probably|maybe)\s+(pay|do|go|"
     r"offer|give|manage|stretch|invest|put|allocate|land|reach)",
     r"(if you|you can|can you|agar aap)\s+(do|make it|kar do|karo)",
@@ -216,7 +216,8 @@ _OTHER_BEFORE = _cues(
     r"used to (spend|pay)", r"we pay", "paying", r"why would (i|we) pay",
     r"can'?t afford", "cannot afford", "not afford", "afford nahi", r"(don'?t|do not|dont) need",
     "come to", "comes to", "currently", "current", r"renewal (was|is)", "included in",
-    "on the", "on", "salary", "salery", "ctc", "income", r"earn\w*", "kamata", "kamati",
+    "on the", r"(extra|gst|tax) on", "already", "salary", "salery", "ctc", "income",
+    r"earn\w*", "kamata", "kamati",
     r"kamaa\w*", "kamao", "kamaye", "kamaiye", "turnover", "revenue", "sales", "deal size",
     "ticket size", "loan", r"cover(age)?", "sum insured", "idv", "worth", "won", "prize",
     "lottery", r"sell\w*", "offering", r"starting (at|from)", "starts at", "start at",
@@ -246,7 +247,8 @@ _OTHER_AFTER = _cues(
 # Straight after the amount only: "40 lakh wala flat" is a price named, "40k karo" a counter.
 _SPEND_NEXT = re.compile(r"^\W*(karo|kar do|kardo|kar dijiye)\b")
 _OTHER_NEXT = re.compile(
-    r"^\W*(rs|rupees|inr|/-)?\W*((wala|wale|wali|waala|waale)|nahi (dunga|denge|dena)|"
+    r"^\W*(rs|rupees|inr|/-)?\W*((wala|wale|wali|waala|waale)|"
+    r"nahi (dunga|denge|dena|de sakte|de sakta|de payenge)|"
     r"(already )?(paid|transferred|sent|pay kiya|pay kar diya))\b")
 # A bare number followed by one of these is still money ("5000 tak", "2000 se zyada nahi");
 # followed by any other word it counts something ("100 custom mugs", "300 copies").

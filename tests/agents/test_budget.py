@@ -142,6 +142,9 @@ def test_hindi_fraction_words_in_latin_letters_and_devanagari(text, expected):
         ("aapka 25 हज़ार वाला पैकेज हमारे बस का नहीं, 8 हज़ार तक ही दे सकते हैं", 8000),
         ("I said 20k max and you keep sending me 50k packages", 20000),
         ("Our current tool costs us about Rs 95,000 a year; budget is 60k", 60000),
+        ("Finance signed off on ₹80,000 this morning, please send the contract", 80000),
+        ("My car EMI is already 15k, so for the bike I can do at most 3k a month", 3000),
+        ("mahine ka 20k nahi de sakte, humara max 10k hai", 10000),
     ],
 )
 def test_of_several_amounts_the_budget_is_what_the_lead_will_spend(text, expected):
@@ -157,6 +160,7 @@ def test_of_several_amounts_the_budget_is_what_the_lead_will_spend(text, expecte
         "home loan 40 lakh ka chahiye, processing fee kitni?",
         "Salary 32k hai aur home loan 25 lakh approved ho gaya hai. Registration ka kitna loge?",
         "The quote you sent is 1.8L. Any flexibility?",
+        "GST extra on ₹4,999?",
         "Maine 2 hazar advance bhej diya, slot confirm karo",
         "We had ₹2 lakh set aside for this but management pulled it.",
         "call me on +91 98201 44567 after 6",
