@@ -7,6 +7,7 @@ from leads.services.assignment import (
     lead_reassign,
     leads_reassign_bulk,
 )
+from leads.services.bulk import BULK_STATUSES, BulkStatusResult, leads_status_change_bulk
 from leads.services.config import (
     lead_settings_update,
     routing_pool_member_add,
@@ -39,8 +40,10 @@ from leads.services.watch import (
 )
 
 __all__ = [
+    "BULK_STATUSES",
     "AtCapacity",
     "BulkReassignResult",
+    "BulkStatusResult",
     "Decision",
     "IntakeResult",
     "LeadInput",
@@ -60,6 +63,7 @@ __all__ = [
     "lead_settings_update",
     "lead_update",
     "leads_reassign_bulk",
+    "leads_status_change_bulk",
     "leaking_leads_move",
     "managers_tell",
     "queue_drain_after_commit",
