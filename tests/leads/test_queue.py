@@ -91,8 +91,6 @@ def test_a_lead_that_closes_gives_its_sdr_the_next_queued_lead_in_sla_order(org,
     assert audit_chain_first_break(org) is None
 
 
-@pytest.mark.xfail(strict=True, reason="lifecycle.py does not call queue_drain_after_commit "
-                                       "when a lead closes yet")
 def test_closing_a_lead_drains_the_queue_after_commit(
     org, manager, django_capture_on_commit_callbacks, celery_eager
 ):
