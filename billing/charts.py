@@ -1,7 +1,8 @@
 """The usage chart's geometry: one bar a day in an SVG viewBox, drawn by the template.
 
-No ORM and no drawing library: the page stays server-rendered, and what each bar says is a
-number a test can read. Coordinates are whole viewBox units; the SVG stretches to its box
+The scale and the viewBox units are the core's (``flexoraa/charts.py``), shared with the
+home's trend chart. No ORM and no drawing library: the page stays server-rendered, and what
+each bar says is a number a test can read. The SVG stretches to its box
 (``preserveAspectRatio="none"``), so the axis labels live in the HTML around it, where text
 keeps its size on a phone.
 """
@@ -10,13 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-HEIGHT = 1000  # viewBox units: fine enough that a bar's height is never visibly rounded
-SLOT = 10  # viewBox units per day
-GAP = 2  # between two bars
-
-# Scales whose half is a whole number, so the middle label never reads "3.5 tokens".
-SMALL_SCALES = (2, 4, 6, 8, 10)
-STEPS = (10, 12, 14, 16, 20, 24, 30, 40, 50, 60, 80, 100)
+from flexoraa.charts import GAP, HEIGHT, SLOT, nice_scale
 
 
 @dataclass(frozen=True)
@@ -44,14 +39,6 @@ class BarChart:
     def gridlines(self) -> tuple[int, ...]:
         """The y of the lines at the top, the middle and the bottom of the scale."""
         return (0, self.height // 2, self.height)
-
-
-def nice_scale(peak: int) -> int:
-    """The round value the chart tops out at: at or above ``peak``, with a whole half."""
-    if peak <= SMALL_SCALES[-1]:
-        return next(scale for scale in SMALL_SCALES if scale >= peak)
-    magnitude = 10 ** (len(str(peak)) - 2)
-    return next(step * magnitude for step in STEPS if step * magnitude >= peak)
 
 
 def bar_chart(points: Sequence[tuple[date, int]]) -> BarChart:

@@ -5,7 +5,7 @@ No ORM and no drawing library: pages stay server-rendered, and what each mark sa
 a test can read. Coordinates are whole viewBox units; the SVG stretches to its box
 (``preserveAspectRatio="none"``), so axis labels and the legend live in the HTML around it,
 where text keeps its size on a phone, and lines use ``vector-effect="non-scaling-stroke"``.
-The scale follows the usage chart's (``billing/charts.py``): a round top with a whole half.
+The scale is a round top with a whole half; billing's usage chart uses it too.
 """
 
 from collections.abc import Hashable, Sequence

@@ -26,3 +26,15 @@ class CsvHeaderRefused(ValidationFailed):
     empty file). Raised before any row is imported."""
 
     code = "csv_header_refused"
+
+
+class AtCapacity(Conflict):
+    """The member already holds as many open leads as their capacity (409)."""
+
+    code = "at_capacity"
+
+
+class LeadTaken(Conflict):
+    """Someone else holds the lead already (409)."""
+
+    code = "lead_taken"

@@ -23,15 +23,13 @@ from leads.services.lifecycle import (
     lead_update,
 )
 from leads.services.queue import (
-    AtCapacity,
-    LeadTaken,
     lead_claim,
     queue_drain_after_commit,
     queue_tiers_for,
     unassigned_queue_drain,
     unassigned_queues_drain,
 )
-from leads.services.reading import MessageReading
+from leads.services.reading import MessageReading, first_touch_score
 from leads.services.watch import (
     breach_acknowledge,
     leaking_leads_move,
@@ -41,17 +39,16 @@ from leads.services.watch import (
 
 __all__ = [
     "BULK_STATUSES",
-    "AtCapacity",
     "BulkReassignResult",
     "BulkStatusResult",
     "Decision",
     "IntakeResult",
     "LeadInput",
-    "LeadTaken",
     "MessageReading",
     "OrgRouter",
     "allowed_status_changes",
     "breach_acknowledge",
+    "first_touch_score",
     "lead_claim",
     "lead_input_check",
     "lead_intake",

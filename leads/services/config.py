@@ -9,6 +9,7 @@ from flexoraa.models import Membership, Organization, Role
 from flexoraa.services import audit_event_record
 from leads.models import LeadSettings, RoutingPoolMember, Tier
 from leads.services.common import settings_locked
+from leads.services.queue import queue_drain_after_commit
 
 SETTINGS_FIELDS = frozenset(
     field.name for field in LeadSettings._meta.concrete_fields
@@ -79,6 +80,7 @@ def routing_pool_member_add(
             raise Conflict("This SDR is already in that pool.") from exc
         audit_event_record(org=org, actor=actor, action="routing_pool.joined",
                            target=member, data={"tier": tier, "membership": membership.pk})
+        queue_drain_after_commit(org.pk)  # the pool may have room for its queued leads now
     return member
 
 
@@ -92,3 +94,5 @@ def routing_pool_member_remove(
                            target=member,
                            data={"tier": member.tier, "membership": member.membership_id})
         member.delete()
+        # A pool left empty routes to every SDR: its queued leads may have somewhere to go.
+        queue_drain_after_commit(org.pk)

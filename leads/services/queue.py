@@ -15,12 +15,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from flexoraa.actors import Actor
-from flexoraa.errors import Conflict, NotFound, PermissionDenied
+from flexoraa.errors import NotFound, PermissionDenied
 from flexoraa.models import Membership, Organization, Role
 from flexoraa.selectors import actor_membership
 from flexoraa.services import audit_event_record, audit_events_record
 from leads import selectors
-from leads.errors import LeadClosed
+from leads.errors import AtCapacity, LeadClosed, LeadTaken
 from leads.models import (
     OPEN_STATUSES,
     AssignmentReason,
@@ -38,18 +38,6 @@ logger = logging.getLogger(__name__)
 QUEUE_DRAIN_ACTOR = Actor.system("job:leads.unassigned_queue_drain")
 # At most this many queued leads are claimed per read; a drain reads again while room is left.
 DRAIN_BATCH = 500
-
-
-class AtCapacity(Conflict):
-    """The member already holds as many open leads as their capacity (409)."""
-
-    code = "at_capacity"
-
-
-class LeadTaken(Conflict):
-    """Someone else holds the lead already (409)."""
-
-    code = "lead_taken"
 
 
 # --- triggers -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.views import View
 from flexoraa.errors import FlexoraaError
 from flexoraa.tenancy import role_is_managing
 from flexoraa.views import TenantPageMixin
-from leads import selectors, services
+from leads import errors, selectors, services
 from leads.models import OPEN_STATUSES, Lead, Tier
 from leads.views.common import PAGE_SIZE, sla_state
 
@@ -56,7 +56,7 @@ class QueueTakeView(TenantPageMixin, View):
                 lead.sla = sla_state(lead, timezone.now())
                 return render(request, "leads/_queue_row.html", {
                     "lead": lead, "error": error.message,
-                    "taken": isinstance(error, services.LeadTaken),
+                    "taken": isinstance(error, errors.LeadTaken),
                     "is_manager": role_is_managing(self.membership.role),
                 })
             messages.error(request, error.message)

@@ -14,7 +14,7 @@ from flexoraa.capacity import capacity_listeners
 from flexoraa.errors import PermissionDenied
 from flexoraa.models import AuditEvent, JobRun, Role
 from flexoraa.selectors import audit_chain_first_break
-from leads import selectors, services, tasks
+from leads import errors, selectors, services, tasks
 from leads.errors import LeadClosed
 from leads.models import AssignmentReason, Lead, LeadAssignment, LeadEvent, Tier
 from leads.services.queue import _DrainLater, capacity_freed
@@ -319,7 +319,7 @@ def test_a_claim_at_capacity_is_refused_and_says_why(org, manager):
     sdr = make_membership(org, capacity=1)
     make_lead(org)
     (waiting,) = queued(org, 1)
-    with pytest.raises(services.AtCapacity) as refused:
+    with pytest.raises(errors.AtCapacity) as refused:
         services.lead_claim(org=org, lead=waiting, actor=Actor.for_member(sdr))
     assert refused.value.status_code == 409 and refused.value.code == "at_capacity"
     assert refused.value.message == (
@@ -335,7 +335,7 @@ def test_the_second_claim_of_a_lead_gets_the_conflict(org, manager):
     update_member(org, first, capacity=1)
     update_member(org, second, capacity=1)
     services.lead_claim(org=org, lead=waiting, actor=Actor.for_member(first))
-    with pytest.raises(services.LeadTaken) as refused:
+    with pytest.raises(errors.LeadTaken) as refused:
         services.lead_claim(org=org, lead=waiting, actor=Actor.for_member(second))
     assert refused.value.message == "Someone else took this lead a moment ago."
     assert refused.value.status_code == 409
