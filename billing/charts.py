@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from flexoraa.charts import GAP, HEIGHT, SLOT, nice_scale
+from flexoraa.charts import GAP, HEIGHT, SLOT, ScaledChart, nice_scale
 
 
 @dataclass(frozen=True)
@@ -25,20 +25,11 @@ class Bar:
 
 
 @dataclass(frozen=True)
-class BarChart:
+class BarChart(ScaledChart):
     bars: tuple[Bar, ...]
     width: int
     height: int
     scale: int  # the value at the top of the chart
-
-    @property
-    def half(self) -> int:
-        return self.scale // 2
-
-    @property
-    def gridlines(self) -> tuple[int, ...]:
-        """The y of the lines at the top, the middle and the bottom of the scale."""
-        return (0, self.height // 2, self.height)
 
 
 def bar_chart(points: Sequence[tuple[date, int]]) -> BarChart:

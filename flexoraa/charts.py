@@ -55,13 +55,11 @@ class LinePoint:
     value: int
 
 
-@dataclass(frozen=True)
-class StackedChart:
-    bars: tuple[StackedBar, ...]
-    line: tuple[LinePoint, ...]
-    width: int
+class ScaledChart:
+    """What every chart's axis reads: its ``scale`` (the value at the top) and ``height``."""
+
+    scale: int
     height: int
-    scale: int  # the value at the top of the chart
 
     @property
     def half(self) -> int:
@@ -71,6 +69,15 @@ class StackedChart:
     def gridlines(self) -> tuple[int, ...]:
         """The y of the lines at the top, the middle and the bottom of the scale."""
         return (0, self.height // 2, self.height)
+
+
+@dataclass(frozen=True)
+class StackedChart(ScaledChart):
+    bars: tuple[StackedBar, ...]
+    line: tuple[LinePoint, ...]
+    width: int
+    height: int
+    scale: int  # the value at the top of the chart
 
     @property
     def line_points(self) -> str:
