@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from agents.nlu import model
-from agents.nlu.authority import read_authority
-from agents.nlu.budget import DEFAULT_CURRENCY, extract_budget
-from agents.nlu.timeline import read_timeline
+from agents.nlu.rules import DEFAULT_CURRENCY, extract_budget, read_authority, read_timeline
 
 # The currency a bare number means, by the tenant's country.
 COUNTRY_CURRENCY = {

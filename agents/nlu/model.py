@@ -32,8 +32,8 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from agents.nlu.budget import extract_budget
 from agents.nlu.corpus import Corpus, Example
+from agents.nlu.rules import extract_budget
 
 MODEL_NAME = "lead-nlu"
 # Bump when features or training change, so a new artefact never reuses an old version.
@@ -430,10 +430,12 @@ def artefact_path(version: str) -> Path:
 
 
 def _code_sha256() -> str:
-    """The feature and budget code: a change there is a new model even on the same corpus."""
+    """The feature and rule code: a change there is a new model even on the same corpus."""
+    here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for module in ("model.py", "budget.py"):
-        digest.update((Path(__file__).resolve().parent / module).read_bytes())
+    # Sorted, so the hash does not depend on the order the file system lists them in.
+    for path in [here / "model.py", *sorted((here / "rules").glob("*.py"))]:
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.nlu.authority import VALUES, AuthorityReading, read_authority
+from agents.nlu.rules.authority import VALUES, AuthorityReading, read_authority
 
 
 def read(text):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.nlu.budget import PERIODS, Budget, extract_budget
+from agents.nlu.rules.budget import PERIODS, Budget, extract_budget
 
 
 def read(text, **kwargs):

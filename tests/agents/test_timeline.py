@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.nlu.timeline import READ_LIMIT, VALUES, TimelineReading, read_timeline
+from agents.nlu.rules.timeline import READ_LIMIT, VALUES, TimelineReading, read_timeline
 
 
 def read(text):

@@ -18,7 +18,7 @@ Like the timeline reader, only the first ``READ_LIMIT`` characters are read.
 
 from dataclasses import dataclass
 
-from agents.nlu.timeline import (
+from agents.nlu.rules.text import (
     READ_LIMIT,
     negated_after,
     negated_before,
@@ -42,7 +42,6 @@ class AuthorityReading:
 # The order in which readings win when a message holds several.
 _GIVEN, _SOMEONE_ELSE, _ROLE, _USE = 0, 1, 2, 3
 
-_S = r"[^\S\r\n]{1,8}"  # a gap between two words on one line
 _POSS = r"(?:'s|\u2019s|s')?"
 _PEOPLE = (
     r"boss|bosses|manager|managers|mgr|senior|seniors|superiors?|higher[\s-]?ups?"
