@@ -18,7 +18,8 @@ from flexoraa import services as core_services
 from flexoraa.actors import Actor
 from flexoraa.models import Membership, Role
 from flexoraa.selectors import audit_chain_first_break
-from leads import errors, selectors, services, tasks
+from leads import selectors, services, tasks
+from leads.errors import AtCapacity, LeadTaken
 from leads.models import AssignmentReason, Lead, LeadAssignment, LeadEvent
 from tests.factories import SETUP_ACTOR, make_membership
 from tests.flexoraa.stack_support import (
@@ -152,7 +153,7 @@ def test_two_claims_of_one_lead_at_once_one_wins_and_the_other_is_told(org):
         org=org, lead=lead, actor=Actor.for_member(members[index])))
 
     errors = errors_of(outcomes)
-    assert len(errors) == 1 and isinstance(errors[0], errors.LeadTaken), outcomes
+    assert len(errors) == 1 and isinstance(errors[0], LeadTaken), outcomes
     assert errors[0].message == "Someone else took this lead a moment ago."
     winner = next(outcome for outcome in outcomes if not isinstance(outcome, Exception))
     assert Lead.objects.get(pk=lead.pk).owner_id == winner.owner_id
@@ -176,7 +177,7 @@ def test_claims_racing_drains_never_give_a_lead_twice_or_pass_capacity(org):
             try:
                 services.lead_claim(org=org, lead=lead, actor=Actor.for_member(member))
                 taken += 1
-            except (errors.LeadTaken, errors.AtCapacity):
+            except (LeadTaken, AtCapacity):
                 pass
         return taken
 
