@@ -262,6 +262,16 @@ LEAD_FORM_TOKEN_MAX_AGE_SECONDS = env.int("LEAD_FORM_TOKEN_MAX_AGE_SECONDS", def
 LEAD_FORM_RATE_LIMIT = env.int("LEAD_FORM_RATE_LIMIT", default=10)
 LEAD_FORM_RATE_WINDOW_SECONDS = env.int("LEAD_FORM_RATE_WINDOW_SECONDS", default=600)
 
+# --- A/B experiments ---------------------------------------------------------------------
+
+# Off: every subject gets the control variant and nothing is assigned or lost, so turning it
+# back on resumes each experiment where it stood.
+ENABLE_AB_TESTING = env.bool("ENABLE_AB_TESTING", default=True)
+# Subjects per variant before results may give a verdict (an experiment may ask for more).
+AB_TEST_MIN_SAMPLE_SIZE = env.int("AB_TEST_MIN_SAMPLE_SIZE", default=1050)
+if AB_TEST_MIN_SAMPLE_SIZE < 1:
+    raise ImproperlyConfigured("AB_TEST_MIN_SAMPLE_SIZE must be at least 1.")
+
 # --- Lead-message NLU ---------------------------------------------------------------------
 
 # Where trained NLU artefacts live (train_nlu writes them; make run / make test build the
