@@ -29,7 +29,12 @@ from leads.services.common import (
     settings_locked,
     timeline_event,
 )
-from leads.services.reading import MessageReading, first_message_apply, reading_check
+from leads.services.reading import (
+    MessageReading,
+    analysed_event,
+    first_message_apply,
+    reading_check,
+)
 from leads.services.rescoring import rescore
 from leads.verification import ContactCheck, contact_check
 
@@ -190,12 +195,10 @@ def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, ac
         timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.CREATED, at=now, actor=by,
                        data={"source": source, "verification": lead.verification_status}),
     ]
-    if first_message is not None and first_message.intent:
-        events.append(timeline_event(
-            org=org, lead=lead, kind=LeadEvent.Kind.ANALYSED, at=now,
-            data={"intent": first_message.intent, "confidence": first_message.confidence,
-                  "budget_found": first_message.budget_amount is not None,
-                  "timeline": first_message.timeline, "authority": first_message.authority}))
+    read = None if first_message is None else analysed_event(
+        org=org, lead=lead, reading=first_message, at=now)
+    if read is not None:
+        events.append(read)
     events.append(timeline_event(
         org=org, lead=lead, kind=LeadEvent.Kind.SCORED, at=now,
         data={"score": result.total, "tier": result.tier,

@@ -26,7 +26,12 @@ from leads.services.common import (
 )
 from leads.services.intake import QUALIFICATION_FIELDS, verification_status
 from leads.services.queue import queue_drain_after_commit
-from leads.services.reading import MessageReading, reading_apply, reading_check
+from leads.services.reading import (
+    MessageReading,
+    analysed_event,
+    reading_apply,
+    reading_check,
+)
 from leads.services.rescoring import rescore
 from leads.verification import contact_check
 
@@ -239,13 +244,9 @@ def lead_message_record(
             lead.last_inbound_at = at
         if reading is not None and newest:
             updated |= reading_apply(lead, reading)
-            if reading.intent:
-                timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.ANALYSED, at=now,
-                               data={"intent": reading.intent,
-                                     "confidence": reading.confidence,
-                                     "budget_found": reading.budget_amount is not None,
-                                     "timeline": reading.timeline,
-                                     "authority": reading.authority}).save()
+            read = analysed_event(org=org, lead=lead, reading=reading, at=now)
+            if read is not None:
+                read.save()
         updated |= set(rescore(org, lead, now, reason="a message from the lead", at=at))
         lead.save(update_fields=sorted(updated | {"updated_at"}))
     return lead

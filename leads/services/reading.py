@@ -7,8 +7,21 @@ from datetime import datetime
 from decimal import Decimal
 
 from leads import scoring, selectors
-from leads.models import Authority, BudgetPeriod, Intent, Lead, LeadSettings, Timeline
-from leads.services.common import qualification_problems, refuse, score_apply
+from leads.models import (
+    Authority,
+    BudgetPeriod,
+    Intent,
+    Lead,
+    LeadEvent,
+    LeadSettings,
+    Timeline,
+)
+from leads.services.common import (
+    qualification_problems,
+    refuse,
+    score_apply,
+    timeline_event,
+)
 
 # Acts that carry nothing about buying: a "thanks" or a "hi" after "book me tomorrow" does not
 # cool the lead down. They may still raise the intent of a lead nobody has read yet.
@@ -51,6 +64,18 @@ def reading_check(reading: MessageReading) -> None:
     }))
     if problems:
         refuse(problems)
+
+
+def analysed_event(*, org, lead: Lead, reading: MessageReading, at: datetime):
+    """The timeline's "message read" entry for a reading (unsaved), or None when the NLU read
+    nothing (an opt-out, or no model on this machine). Codes only, never the words."""
+    if not reading.intent:
+        return None
+    return timeline_event(
+        org=org, lead=lead, kind=LeadEvent.Kind.ANALYSED, at=at,
+        data={"intent": reading.intent, "confidence": reading.confidence,
+              "budget_found": reading.budget_amount is not None,
+              "timeline": reading.timeline, "authority": reading.authority})
 
 
 def first_message_apply(lead: Lead, reading: MessageReading) -> None:
