@@ -36,6 +36,8 @@ class Experiment(TenantOwned):
         default=default_min_sample, validators=[MinValueValidator(1)],
         help_text="Subjects each variant needs before the results give a verdict.")
     started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it stopped, rolled back or completed.")
     duration_days = models.PositiveSmallIntegerField(
         default=14, validators=[MinValueValidator(1), MaxValueValidator(365)])
     # Kill-switch thresholds: the relative rise over control that trips a variant, judged only
@@ -150,3 +152,45 @@ class Observation(TenantOwned):
 
     def __str__(self):
         return f"{self.metric}={self.value} (subject {self.subject_id})"
+
+
+class KillSwitchMetric(models.TextChoices):
+    """The guard-rail metrics a kill-switch watches, each named after the observation metric
+    it reads."""
+
+    ERROR_RATE = "error", "Error rate"
+    RESPONSE_TIME = "response_time_ms", "Response time"
+    HALLUCINATION_RATE = "hallucination", "Hallucination rate"
+    OBJECTION_RATE = "objection", "Objection rate"
+
+
+class KillSwitchTrip(TenantOwned):
+    """A kill-switch that tripped: the numbers that tripped it, kept for the results page's
+    history and the managers' email."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE,
+                                   related_name="kill_switch_trips")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE,
+                                related_name="kill_switch_trips")
+    metric = models.CharField(max_length=32, choices=KillSwitchMetric.choices)
+    threshold = models.FloatField(help_text="The relative rise over control that trips it.")
+    control_value = models.FloatField()
+    variant_value = models.FloatField()
+    control_n = models.PositiveIntegerField()
+    variant_n = models.PositiveIntegerField()
+    p_value = models.FloatField(help_text="One-sided: the rise is above the threshold.")
+    experiment_rolled_back = models.BooleanField(
+        default=False, help_text="The whole experiment rolled back: no variant was left.")
+    tripped_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-tripped_at", "-id"]
+        constraints = [
+            # A variant is rolled back once, so it trips once.
+            models.UniqueConstraint(fields=["variant"], name="kill_switch_trip_once_per_variant"),
+            models.CheckConstraint(condition=Q(metric__in=KillSwitchMetric.values),
+                                   name="kill_switch_trip_metric_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_metric_display()} tripped {self.variant_id}"
