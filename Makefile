@@ -40,6 +40,7 @@ run: free-port install
 	$(PY) manage.py seed_demo_leads
 	$(PY) manage.py seed_demo_tokens
 	$(PY) manage.py seed_demo_channels
+	$(PY) manage.py seed_demo_experiments
 	$(PY) manage.py run_stack --port $(PORT)
 
 lint: install

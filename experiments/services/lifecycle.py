@@ -129,8 +129,10 @@ def _locked(org: Organization, experiment: Experiment) -> Experiment:
     return Experiment.objects.for_org(org).select_for_update().get(pk=experiment.pk)
 
 
-def _move(org, experiment, *, to: str, verb: str, allowed_from: set[str], actor: Actor,
-          **changes) -> Experiment:
+def status_move(org, experiment, *, to: str, verb: str, allowed_from: set[str], actor: Actor,
+                **changes) -> Experiment:
+    """Move the experiment to ``to`` under its row lock when its status is in
+    ``allowed_from``, setting ``changes`` too, and audit it."""
     with transaction.atomic():
         locked = _locked(org, experiment)
         if locked.status not in allowed_from:
@@ -150,7 +152,7 @@ def _move(org, experiment, *, to: str, verb: str, allowed_from: set[str], actor:
 def experiment_start(*, org: Organization, experiment: Experiment, actor: Actor) -> Experiment:
     """Start a draft: from now on subjects are assigned. Raises ``NotFound`` for another
     tenant's experiment and ``ExperimentStatusRefused`` unless it is a draft."""
-    return _move(org, experiment, to=ExperimentStatus.RUNNING, verb="started",
+    return status_move(org, experiment, to=ExperimentStatus.RUNNING, verb="started",
                  allowed_from={ExperimentStatus.DRAFT}, actor=actor, started_at=timezone.now())
 
 
@@ -158,9 +160,18 @@ def experiment_stop(*, org: Organization, experiment: Experiment, actor: Actor) 
     """Stop a draft or running experiment: everyone gets control from now on, and every
     assignment and observation is kept. Raises ``NotFound`` for another tenant's experiment
     and ``ExperimentStatusRefused`` when it has already ended."""
-    return _move(org, experiment, to=ExperimentStatus.STOPPED, verb="stopped",
+    return status_move(org, experiment, to=ExperimentStatus.STOPPED, verb="stopped",
                  allowed_from={ExperimentStatus.DRAFT, ExperimentStatus.RUNNING}, actor=actor,
                  ended_at=timezone.now())
+
+
+def experiment_complete(*, org: Organization, experiment: Experiment, actor: Actor) -> Experiment:
+    """End a running experiment whose duration is over: everyone gets control, every
+    assignment and observation is kept. Raises ``NotFound`` for another tenant's experiment
+    and ``ExperimentStatusRefused`` unless it is running."""
+    return status_move(org, experiment, to=ExperimentStatus.COMPLETED, verb="completed",
+                           allowed_from={ExperimentStatus.RUNNING}, actor=actor,
+                           ended_at=timezone.now())
 
 
 def variant_rollback(
