@@ -12,7 +12,12 @@ from experiments import assignment
 from experiments.errors import IdempotencyKeyReused, ObservationInvalid
 from experiments.models import Assignment, Experiment, ExperimentStatus, Observation, Variant
 from experiments.services.common import METRIC, owned, refuse, subject_check
+from flexoraa.errors import NotFound
 from flexoraa.models import Organization
+from flexoraa.subjects import subject_exists
+
+# Subjects are leads, checked through the registry leads fills in (flexoraa.subjects).
+SUBJECT_KIND = "lead"
 
 
 def _current_variant(variants: list[Variant], experiment_key: str, subject_id: int) -> Variant:
@@ -25,6 +30,11 @@ def _current_variant(variants: list[Variant], experiment_key: str, subject_id: i
     return next(v for v in variants if v.key == key)
 
 
+def _refuse_unknown_subject(org: Organization, subject_id: int) -> None:
+    if not subject_exists(SUBJECT_KIND, org, subject_id):
+        raise NotFound("No such lead.")
+
+
 def variant_for(*, org: Organization, experiment: Experiment, subject_id: int) -> Variant:
     """The variant this subject (a lead id) gets, the same every time.
 
@@ -33,8 +43,12 @@ def variant_for(*, org: Organization, experiment: Experiment, subject_id: int) -
     it). A subject whose variant was rolled back is moved to control. In any other status, or
     with ENABLE_AB_TESTING off, everyone gets control and nothing is written or removed.
 
-    Raises ``NotFound`` for another tenant's experiment and ``ValidationFailed`` (field
-    ``subject_id``) for an id that is not a positive whole number.
+    A subject seen for the first time must be one of the tenant's leads (``flexoraa.subjects``;
+    allowed when no app registered the check); a stored assignment is not looked up again.
+
+    Raises ``NotFound`` for another tenant's experiment, ``NotFound("No such lead.")`` for an
+    id that is not one of the tenant's leads (another tenant's or none), and
+    ``ValidationFailed`` (field ``subject_id``) for an id that is not a positive whole number.
     """
     owned(org, experiment)
     subject_check(subject_id)
@@ -45,6 +59,9 @@ def variant_for(*, org: Organization, experiment: Experiment, subject_id: int) -
     control = next(v for v in variants if v.is_control)
     status = variants[0].experiment.status
     if not settings.ENABLE_AB_TESTING or status != ExperimentStatus.RUNNING:
+        # Nothing is stored here, so every call is a first sight: a lead that is not the
+        # tenant's is refused in every status alike, never answered with control.
+        _refuse_unknown_subject(org, subject_id)
         return control
     by_id = {v.pk: v for v in variants}
     with transaction.atomic():
@@ -52,6 +69,7 @@ def variant_for(*, org: Organization, experiment: Experiment, subject_id: int) -
                   .filter(experiment_id=experiment.pk, subject_id=subject_id)
                   .values_list("variant_id", flat=True).first())
         if stored is None:
+            _refuse_unknown_subject(org, subject_id)
             chosen = _current_variant(variants, experiment.key, subject_id)
             # ON CONFLICT DO NOTHING (INSERT OR IGNORE on SQLite): a concurrent first sight
             # cannot fail, and the row that won is read back below.

@@ -17,10 +17,11 @@ from experiments.errors import (
     VariantRollbackRefused,
 )
 from experiments.models import Assignment, Experiment, ExperimentStatus, Observation, Variant
+from flexoraa import subjects as subject_checks
 from flexoraa.actors import Actor
 from flexoraa.errors import NotFound, ValidationFailed
 from flexoraa.models import AuditEvent
-from tests.experiments.factories import TACTICS, make_experiment
+from tests.experiments.factories import TACTICS, make_experiment, make_lead_id, make_lead_ids
 from tests.factories import SETUP_ACTOR
 
 pytestmark = pytest.mark.django_db
@@ -146,17 +147,17 @@ def test_start_then_stop_are_audited_and_other_moves_are_refused_naming_the_stat
 
 def test_rolling_back_one_arm_moves_only_its_own_subjects_to_control(org):
     experiment = make_experiment(org)
-    subjects = range(1, 601)
-    before = variant_keys(org, experiment, subjects)
+    leads = make_lead_ids(org, 600)
+    before = variant_keys(org, experiment, leads)
     scarcity = experiment.variants.get(key="scarcity")
     services.variant_rollback(org=org, experiment=experiment, variant=scarcity, actor=ACTOR)
-    after = variant_keys(org, experiment, subjects)
-    moved = {s for s in subjects if before[s] != after[s]}
-    assert moved == {s for s in subjects if before[s] == "scarcity"} and moved
+    after = variant_keys(org, experiment, leads)
+    moved = {s for s in leads if before[s] != after[s]}
+    assert moved == {s for s in leads if before[s] == "scarcity"} and moved
     assert {after[s] for s in moved} == {"control"}
     assert stored(experiment) == after  # the moved subjects' assignments now say control
     # Newcomers whose bucket falls in the rolled-back range get control too.
-    assert "scarcity" not in variant_keys(org, experiment, range(5_001, 5_401)).values()
+    assert "scarcity" not in variant_keys(org, experiment, make_lead_ids(org, 400)).values()
     assert Experiment.objects.get(pk=experiment.pk).status == ExperimentStatus.RUNNING
     assert AuditEvent.objects.for_org(org).filter(action="variant.rollback").count() == 1
 
@@ -167,7 +168,7 @@ def test_rolling_back_the_last_tested_arm_rolls_the_experiment_back(org):
         services.variant_rollback(org=org, experiment=experiment,
                                   variant=experiment.variants.get(key=key), actor=ACTOR)
     assert Experiment.objects.get(pk=experiment.pk).status == ExperimentStatus.ROLLED_BACK
-    assert set(variant_keys(org, experiment, range(1, 200)).values()) == {"control"}
+    assert set(variant_keys(org, experiment, make_lead_ids(org, 200)).values()) == {"control"}
 
 
 def test_control_or_a_variant_rolled_back_twice_is_refused_naming_the_variant(org):
@@ -200,9 +201,14 @@ def test_a_variant_of_another_experiment_is_not_found(org):
 # --- assignment ---------------------------------------------------------------------------
 
 
-def test_stored_assignments_are_the_pure_buckets_so_the_weights_hold_as_in_the_pure_test(org):
+def test_stored_assignments_are_the_pure_buckets_so_the_weights_hold_as_in_the_pure_test(
+    org, monkeypatch
+):
     # test_assignment.py shows 10,000 subjects within 2 % of 50/25/25 on the same function;
-    # here every stored row must be exactly what it computes.
+    # here every stored row must be exactly what it computes. The subjects are the fixed ids
+    # 1 to 1,000 (whose shares are pinned below), so experiments run alone here, as without
+    # leads: no app checks that a subject exists.
+    monkeypatch.delitem(subject_checks._checks, "lead")
     experiment = make_experiment(org)
     subjects = range(1, 1_001)
     expected = {
@@ -218,8 +224,9 @@ def test_stored_assignments_are_the_pure_buckets_so_the_weights_hold_as_in_the_p
 
 def test_the_same_lead_always_gets_the_same_variant_and_one_stored_assignment(org):
     experiment = make_experiment(org)
-    first = variant_keys(org, experiment, range(1, 301))
-    again = variant_keys(org, experiment, range(1, 301))
+    leads = make_lead_ids(org, 300)
+    first = variant_keys(org, experiment, leads)
+    again = variant_keys(org, experiment, leads)
     assert first == again == stored(experiment)
     assert Assignment.objects.filter(experiment=experiment).count() == 300
 
@@ -227,36 +234,41 @@ def test_the_same_lead_always_gets_the_same_variant_and_one_stored_assignment(or
 def test_the_stored_assignment_wins_over_the_bucket(org):
     # Sticky: what was stored is what the lead keeps, even if the ranges were to change.
     experiment = make_experiment(org)
-    variant = services.variant_for(org=org, experiment=experiment, subject_id=7)
+    lead = make_lead_id(org)
+    variant = services.variant_for(org=org, experiment=experiment, subject_id=lead)
     other = experiment.variants.exclude(pk=variant.pk).filter(rolled_back_at=None).first()
-    Assignment.objects.filter(experiment=experiment, subject_id=7).update(variant=other)
-    assert services.variant_for(org=org, experiment=experiment, subject_id=7) == other
+    Assignment.objects.filter(experiment=experiment, subject_id=lead).update(variant=other)
+    assert services.variant_for(org=org, experiment=experiment, subject_id=lead) == other
 
 
 def test_assignment_looks_up_and_stores_in_a_few_queries(org, django_assert_max_num_queries):
     experiment = make_experiment(org)
-    with django_assert_max_num_queries(6):  # with the savepoint and its release
-        services.variant_for(org=org, experiment=experiment, subject_id=1)
+    lead = make_lead_id(org)
+    # With the savepoint and its release, and on first sight only, the check that the lead
+    # is the tenant's.
+    with django_assert_max_num_queries(7):
+        services.variant_for(org=org, experiment=experiment, subject_id=lead)
     with django_assert_max_num_queries(4):
-        services.variant_for(org=org, experiment=experiment, subject_id=1)
+        services.variant_for(org=org, experiment=experiment, subject_id=lead)
 
 
 def test_with_ab_testing_off_everyone_gets_control_and_nothing_is_written_or_lost(org,
                                                                                   settings):
     experiment = make_experiment(org)
-    before = variant_keys(org, experiment, range(1, 101))
+    leads = make_lead_ids(org, 200)
+    before = variant_keys(org, experiment, leads[:100])
     settings.ENABLE_AB_TESTING = False
-    assert set(variant_keys(org, experiment, range(1, 201)).values()) == {"control"}
+    assert set(variant_keys(org, experiment, leads).values()) == {"control"}
     assert stored(experiment) == before  # none added, none changed
     settings.ENABLE_AB_TESTING = True
-    assert variant_keys(org, experiment, range(1, 101)) == before
+    assert variant_keys(org, experiment, leads[:100]) == before
 
 
 @pytest.mark.parametrize("status", ["draft", "stopped", "completed"])
 def test_an_experiment_that_is_not_running_gives_control_and_writes_nothing(org, status):
     experiment = make_experiment(org)
     Experiment.objects.filter(pk=experiment.pk).update(status=status)
-    assert set(variant_keys(org, experiment, range(1, 101)).values()) == {"control"}
+    assert set(variant_keys(org, experiment, make_lead_ids(org, 100)).values()) == {"control"}
     assert not Assignment.objects.exists()
 
 
@@ -266,6 +278,62 @@ def test_a_subject_that_is_not_a_lead_id_is_refused_naming_subject_id(org, subje
     with pytest.raises(ValidationFailed) as caught:
         services.variant_for(org=org, experiment=experiment, subject_id=subject_id)
     assert list(caught.value.fields) == ["subject_id"]
+
+
+# --- the subject is the tenant's lead -----------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["running", "draft", "stopped"])
+def test_a_lead_of_another_tenant_or_none_is_not_found_and_nothing_is_stored(
+    org, other_org, status
+):
+    experiment = make_experiment(org)
+    Experiment.objects.filter(pk=experiment.pk).update(status=status)
+    their_lead = make_lead_id(other_org)
+    missing = their_lead + 1_000
+    for subject in (their_lead, missing):
+        with pytest.raises(NotFound) as caught:
+            services.variant_for(org=org, experiment=experiment, subject_id=subject)
+        assert caught.value.message == "No such lead."
+    assert not Assignment.objects.exists()
+
+
+def test_a_stored_assignment_is_not_checked_again(org, django_assert_max_num_queries):
+    experiment = make_experiment(org)
+    lead = make_lead_id(org)
+    services.variant_for(org=org, experiment=experiment, subject_id=lead)
+    # The hot path: the variants and the stored row (with the savepoint and its release).
+    with django_assert_max_num_queries(4) as captured:
+        services.variant_for(org=org, experiment=experiment, subject_id=lead)
+    assert not any('"leads_lead"' in query["sql"] for query in captured.captured_queries)
+
+
+def test_without_a_registered_check_any_subject_id_is_assigned(org, monkeypatch):
+    # Experiments used without leads: nothing to check an id against, so every id is taken.
+    monkeypatch.delitem(subject_checks._checks, "lead")
+    experiment = make_experiment(org)
+    services.variant_for(org=org, experiment=experiment, subject_id=123_456)
+    assert list(stored(experiment)) == [123_456]
+
+
+def test_the_registry_takes_one_check_per_kind_and_the_last_one_wins(monkeypatch):
+    monkeypatch.setattr(subject_checks, "_checks", {})
+    assert subject_checks.subject_exists("lead", None, 1) is True
+    subject_checks.subject_exists_register("lead", lambda org, subject_id: subject_id == 1)
+    subject_checks.subject_exists_register("lead", lambda org, subject_id: subject_id == 2)
+    assert (subject_checks.subject_exists("lead", None, 1),
+            subject_checks.subject_exists("lead", None, 2)) == (False, True)
+    assert subject_checks.subject_exists("account", None, 1) is True
+
+
+def test_leads_register_their_check_in_the_tenants_scope(org, other_org):
+    from leads.apps import lead_exists
+
+    assert subject_checks._checks["lead"] is lead_exists
+    own, theirs = make_lead_id(org), make_lead_id(other_org)
+    assert (subject_checks.subject_exists("lead", org, own),
+            subject_checks.subject_exists("lead", org, theirs),
+            subject_checks.subject_exists("lead", None, own)) == (True, False, False)
 
 
 # --- observations and results -------------------------------------------------------------
@@ -278,25 +346,30 @@ def record(org, experiment, subject_id, key, *, metric="meeting_booked", value=1
 
 def test_an_observation_is_recorded_once_per_key(org):
     experiment = make_experiment(org)
-    variant = services.variant_for(org=org, experiment=experiment, subject_id=5)
-    first = record(org, experiment, 5, "msg-1:booked")
-    again = record(org, experiment, 5, "msg-1:booked")
+    lead = make_lead_id(org)
+    variant = services.variant_for(org=org, experiment=experiment, subject_id=lead)
+    first = record(org, experiment, lead, "msg-1:booked")
+    again = record(org, experiment, lead, "msg-1:booked")
     assert again.pk == first.pk and first.variant == variant
     assert Observation.objects.count() == 1
 
 
 def test_a_key_reused_for_another_observation_is_a_conflict_naming_the_key(org):
     experiment = make_experiment(org)
-    services.variant_for(org=org, experiment=experiment, subject_id=5)
-    record(org, experiment, 5, "k")
+    lead = make_lead_id(org)
+    services.variant_for(org=org, experiment=experiment, subject_id=lead)
+    record(org, experiment, lead, "k")
     with pytest.raises(IdempotencyKeyReused) as caught:
-        record(org, experiment, 5, "k", value=2.0)
+        record(org, experiment, lead, "k", value=2.0)
     assert list(caught.value.fields) == ["idempotency_key"]
     assert Observation.objects.count() == 1
 
 
+NEVER_ASSIGNED = object()
+
+
 @pytest.mark.parametrize(("changes", "field"), [
-    ({"subject_id": 99}, "subject_id"),  # never assigned
+    ({"subject_id": NEVER_ASSIGNED}, "subject_id"),
     ({"subject_id": 0}, "subject_id"),
     ({"metric": ""}, "metric"),
     ({"metric": "Has Spaces"}, "metric"),
@@ -308,9 +381,12 @@ def test_a_key_reused_for_another_observation_is_a_conflict_naming_the_key(org):
 ])
 def test_an_observation_that_cannot_be_recorded_names_its_field(org, changes, field):
     experiment = make_experiment(org)
-    services.variant_for(org=org, experiment=experiment, subject_id=5)
-    arguments = {"subject_id": 5, "metric": "meeting_booked", "value": 1.0,
+    lead, never_assigned = make_lead_ids(org, 2)
+    services.variant_for(org=org, experiment=experiment, subject_id=lead)
+    arguments = {"subject_id": lead, "metric": "meeting_booked", "value": 1.0,
                  "idempotency_key": "k", **changes}
+    if arguments["subject_id"] is NEVER_ASSIGNED:
+        arguments["subject_id"] = never_assigned
     with pytest.raises(ObservationInvalid) as caught:
         services.observation_record(org=org, experiment=experiment, **arguments)
     assert list(caught.value.fields) == [field]
@@ -321,7 +397,7 @@ def test_results_count_each_variant_from_the_database_and_equal_the_stats_on_tho
     org, django_assert_num_queries
 ):
     experiment = make_experiment(org, min_sample_per_variant=100)
-    keys = variant_keys(org, experiment, range(1, 1_201))
+    keys = variant_keys(org, experiment, make_lead_ids(org, 1_200))
     converted = Counter()
     for subject, key in keys.items():
         if subject % (3 if key == "scarcity" else 5) == 0:
@@ -344,7 +420,7 @@ def test_results_count_each_variant_from_the_database_and_equal_the_stats_on_tho
 
 def test_results_leave_out_the_sample_ratio_check_once_a_variant_is_rolled_back(org):
     experiment = make_experiment(org)
-    variant_keys(org, experiment, range(1, 101))
+    variant_keys(org, experiment, make_lead_ids(org, 100))
     assert selectors.experiment_results(org, experiment).srm is not None
     services.variant_rollback(org=org, experiment=experiment,
                               variant=experiment.variants.get(key="scarcity"), actor=ACTOR)
@@ -372,15 +448,16 @@ def test_another_tenants_experiment_is_not_found_in_every_service_and_nothing_ch
     org, other_org
 ):
     theirs = make_experiment(other_org)
-    services.variant_for(org=other_org, experiment=theirs, subject_id=1)
+    their_lead = make_lead_id(other_org)
+    services.variant_for(org=other_org, experiment=theirs, subject_id=their_lead)
     variant = theirs.variants.get(key="scarcity")
     calls = [
         lambda: services.experiment_start(org=org, experiment=theirs, actor=ACTOR),
         lambda: services.experiment_stop(org=org, experiment=theirs, actor=ACTOR),
         lambda: services.variant_rollback(org=org, experiment=theirs, variant=variant,
                                           actor=ACTOR),
-        lambda: services.variant_for(org=org, experiment=theirs, subject_id=2),
-        lambda: services.observation_record(org=org, experiment=theirs, subject_id=1,
+        lambda: services.variant_for(org=org, experiment=theirs, subject_id=make_lead_id(org)),
+        lambda: services.observation_record(org=org, experiment=theirs, subject_id=their_lead,
                                             metric="meeting_booked", value=1,
                                             idempotency_key="k"),
         lambda: selectors.experiment_results(org, theirs),
