@@ -35,6 +35,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("f/", include("leads.form_urls")),
     path("billing/", include("billing.urls")),
+    path("experiments/", include("experiments.urls")),
     path("inbox/", include("agents.urls")),
     path("webhooks/razorpay/", include("billing.webhook_urls")),
     path("webhooks/", include("agents.webhook_urls")),
