@@ -1,5 +1,6 @@
-"""Fixed-horizon results of an experiment from its counts. Pure: no ORM; every statistic is
-statsmodels' or scipy's, none is written here.
+"""Results of an experiment from its counts. Pure: no ORM. Every fixed-horizon statistic is
+statsmodels' or scipy's; the always-valid interval, which statsmodels lacks, is
+``experiments.sequential``.
 
 Each variant is compared with control on its conversion rate:
 
@@ -8,7 +9,15 @@ Each variant is compared with control on its conversion rate:
 - the two-sided two-proportion z-test (``proportions_ztest``), and Holm's correction over
   all variants (``multipletests(method="holm")``), so more arms do not buy more false wins;
 - the minimum detectable effect at the current n, from ``NormalIndPower``;
-- whether each arm has its minimum sample. Below it there is no verdict at all.
+- whether each arm has its minimum sample. Below it there is no verdict at all;
+- the always-valid interval on the lift and its p-value (a normal-mixture SPRT, see
+  ``experiments.sequential``), at alpha / (number of variants) each (Bonferroni), so the
+  family of variants keeps alpha at every look.
+
+The verdict rests on the always-valid interval (``VERDICT_BASIS``): managers look every day,
+and a fixed-horizon test peeked at daily declares far more than alpha of A/A experiments
+significant (``experiments.simulation`` measures both). The Holm z-test's verdict is kept
+beside it as ``fixed_horizon_verdict``.
 
 The sample-ratio check compares the observed split with the weights by chi-square
 (``scipy.stats.chisquare``) at alpha = 0.001: a mismatch means assignment or logging is broken,
@@ -25,10 +34,13 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
+from experiments.sequential import SequentialInterval, difference_interval
+
 ALPHA = 0.05
 POWER = 0.8
 SRM_ALPHA = 0.001
 CONFINT_METHOD = "newcomb"
+VERDICT_BASIS = "always_valid_mixture_sprt"
 
 
 class Verdict(StrEnum):
@@ -64,7 +76,15 @@ class VariantResult:
     p_value: float | None = None
     p_value_holm: float | None = None
     mde: float | None = None  # the smallest |lift| this n detects with POWER at ALPHA
-    verdict: Verdict | None = None  # None below the minimum sample
+    # The always-valid interval on the lift and its p (Bonferroni-adjusted over the variants,
+    # so p < alpha exactly when the interval excludes 0).
+    always_valid_low: float | None = None
+    always_valid_high: float | None = None
+    always_valid_p_value: float | None = None
+    # Both verdicts are None below the minimum sample. ``verdict`` rests on the always-valid
+    # interval; ``fixed_horizon_verdict`` is what the Holm z-test says, shown beside it.
+    verdict: Verdict | None = None
+    fixed_horizon_verdict: Verdict | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,7 @@ class ExperimentResults:
     min_sample: int
     alpha: float
     srm: SampleRatio | None  # None when the split cannot be checked (see sample_ratio)
+    verdict_basis: str = VERDICT_BASIS
 
     @property
     def min_sample_reached(self) -> bool:
@@ -157,59 +178,118 @@ def minimum_detectable_effect(control: ArmCounts, arm: ArmCounts, *, alpha: floa
     return math.sin(angle) ** 2 - p0
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """What one variant's verdicts rest on: the Holm z-test and the always-valid interval.
+    ``experiment_results`` reports it; the A/A simulation counts its verdicts."""
+
+    key: str
+    z: float
+    p_value: float
+    p_value_holm: float
+    sequential: SequentialInterval
+    always_valid_p_value: float  # Bonferroni-adjusted over the variants
+    verdict: Verdict | None  # on the always-valid interval; None below the minimum sample
+    fixed_horizon_verdict: Verdict | None  # on Holm's p; None below the minimum sample
+
+
+def holm(p_values: Sequence[float], *, alpha: float = ALPHA) -> list[float]:
+    """Holm-adjusted p-values. One test needs no correction, and statsmodels' Holm runs a full
+    ``gc.collect()`` on every call (tens of milliseconds in a loaded process), so a single p
+    is returned as it is."""
+    if len(p_values) == 1:
+        return [float(p_values[0])]
+    _, adjusted, _, _ = multipletests(list(p_values), alpha=alpha, method="holm")
+    return [float(p) for p in adjusted]
+
+
+def split_control(arms: Sequence[ArmCounts]) -> tuple[ArmCounts, list[ArmCounts]]:
+    """``(control, the other arms in their order)``; raises ``ValueError`` unless exactly one
+    arm is the control."""
+    controls = [arm for arm in arms if arm.is_control]
+    if len(controls) != 1:
+        raise ValueError("exactly one arm must be the control")
+    return controls[0], [arm for arm in arms if not arm.is_control]
+
+
+def compare(
+    arms: Sequence[ArmCounts], *, min_sample: int, alpha: float = ALPHA,
+    plan_n: int | None = None,
+) -> dict[str, Comparison]:
+    """``{key: Comparison}`` for each variant that, like control, has subjects. The lean part
+    of ``experiment_results`` (no interval of the fixed-horizon lift, no MDE), cheap enough to
+    run at every look of a simulation.
+
+    The always-valid interval of each variant is at alpha / (number of variants), all of the
+    experiment's variants whether or not they have subjects yet, so the correction does not
+    change as arms fill. Its mixing variance is tuned to ``plan_n`` subjects per arm (default
+    ``min_sample``). Raises ``ValueError`` unless exactly one arm is the control.
+    """
+    control, others = split_control(arms)
+    family_alpha = alpha / max(len(others), 1)
+    plan_n = min_sample if plan_n is None else plan_n
+    tested = {arm.key: (arm, *z_test(control, arm)) for arm in others
+              if arm.n and control.n}
+    adjusted = dict(zip(tested, holm([p for _, _, p in tested.values()], alpha=alpha),
+                        strict=True)) if tested else {}
+    control_ready = control.n >= min_sample
+    comparisons = {}
+    for key, (arm, z, p_value) in tested.items():
+        interval = difference_interval(
+            control_n=control.n, control_conversions=control.conversions, variant_n=arm.n,
+            variant_conversions=arm.conversions, plan_n=plan_n, alpha=family_alpha,
+        )
+        verdict = fixed_verdict = None
+        if control_ready and arm.n >= min_sample:
+            verdict = (Verdict.BETTER if interval.low > 0 else
+                       Verdict.WORSE if interval.high < 0 else Verdict.NO_DIFFERENCE)
+            lift = arm.conversions / arm.n - control.conversions / control.n
+            fixed_verdict = (Verdict.NO_DIFFERENCE if adjusted[key] >= alpha else
+                             Verdict.BETTER if lift > 0 else Verdict.WORSE)
+        comparisons[key] = Comparison(
+            key=key, z=z, p_value=p_value, p_value_holm=adjusted[key], sequential=interval,
+            always_valid_p_value=min(1.0, interval.p_value * max(len(others), 1)),
+            verdict=verdict, fixed_horizon_verdict=fixed_verdict,
+        )
+    return comparisons
+
+
 def experiment_results(
     arms: Sequence[ArmCounts], *, min_sample: int, alpha: float = ALPHA,
-    check_sample_ratio: bool = True,
+    check_sample_ratio: bool = True, plan_n: int | None = None,
 ) -> ExperimentResults:
     """Results of every arm against the one control among ``arms``.
 
     A variant gets a verdict only when it and control both have ``min_sample`` subjects:
-    BETTER / WORSE when Holm's adjusted p is below ``alpha``, else NO_DIFFERENCE. Raises
+    BETTER when its always-valid interval lies above 0, WORSE below, else NO_DIFFERENCE (see
+    ``compare``; ``plan_n`` tunes that interval, default ``min_sample``). Raises
     ``ValueError`` unless exactly one arm is the control.
     """
-    controls = [arm for arm in arms if arm.is_control]
-    if len(controls) != 1:
-        raise ValueError("exactly one arm must be the control")
-    control = controls[0]
-    others = [arm for arm in arms if not arm.is_control]
-
-    compared = {}  # key → (z, p, low, high); only arms with subjects on both sides
-    for arm in others:
-        if arm.n and control.n:
-            z, p_value = z_test(control, arm)
-            compared[arm.key] = (z, p_value, *lift_interval(control, arm, alpha=alpha))
-    holm = {}
-    if compared:
-        keys = list(compared)
-        _, adjusted, _, _ = multipletests([compared[k][1] for k in keys], alpha=alpha,
-                                          method="holm")
-        holm = {key: float(p) for key, p in zip(keys, adjusted, strict=True)}
-
+    control, others = split_control(arms)
+    comparisons = compare(arms, min_sample=min_sample, alpha=alpha, plan_n=plan_n)
     control_rate = rate(control.n, control.conversions)
     control_ready = control.n >= min_sample
     results = []
     for arm in others:
         arm_rate = rate(arm.n, arm.conversions)
         ready = arm.n >= min_sample
-        if arm.key not in compared:
+        found = comparisons.get(arm.key)
+        if found is None:
             results.append(VariantResult(key=arm.key, is_control=False, n=arm.n,
                                          conversions=arm.conversions, rate=arm_rate,
                                          min_sample_reached=ready))
             continue
-        z, p_value, low, high = compared[arm.key]
+        low, high = lift_interval(control, arm, alpha=alpha)
         lift = arm_rate - control_rate
-        verdict = None
-        if ready and control_ready:
-            if holm[arm.key] >= alpha:
-                verdict = Verdict.NO_DIFFERENCE
-            else:
-                verdict = Verdict.BETTER if lift > 0 else Verdict.WORSE
         results.append(VariantResult(
             key=arm.key, is_control=False, n=arm.n, conversions=arm.conversions, rate=arm_rate,
             min_sample_reached=ready, lift=lift, lift_ci_low=low, lift_ci_high=high,
             relative_lift=lift / control_rate if control_rate else None,
-            z=z, p_value=p_value, p_value_holm=holm[arm.key],
-            mde=minimum_detectable_effect(control, arm, alpha=alpha), verdict=verdict,
+            z=found.z, p_value=found.p_value, p_value_holm=found.p_value_holm,
+            mde=minimum_detectable_effect(control, arm, alpha=alpha),
+            always_valid_low=found.sequential.low, always_valid_high=found.sequential.high,
+            always_valid_p_value=found.always_valid_p_value, verdict=found.verdict,
+            fixed_horizon_verdict=found.fixed_horizon_verdict,
         ))
     return ExperimentResults(
         control=VariantResult(key=control.key, is_control=True, n=control.n,
