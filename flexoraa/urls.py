@@ -43,5 +43,6 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
 ]
 
+handler403 = "flexoraa.views.handler403"
 handler404 = "flexoraa.views.handler404"
 handler500 = "flexoraa.views.handler500"

@@ -1,10 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import LogoutView
+from django.core.exceptions import PermissionDenied
 from django.http import (
     HttpResponse,
-    HttpResponseForbidden,
     HttpResponsePermanentRedirect,
+    HttpResponseServerError,
     JsonResponse,
 )
 from django.shortcuts import redirect, render
@@ -36,7 +37,7 @@ class TenantPageMixin(LoginRequiredMixin):
         if request.organization is None:
             return render(request, "flexoraa/no_membership.html", status=403)
         if self.manager_only and not role_is_managing(request.membership.role):
-            return HttpResponseForbidden("This page is for managers.")
+            raise PermissionDenied("This page is for managers.")
         self.organization = request.organization
         self.membership = request.membership
         self.actor = request.actor
@@ -151,14 +152,45 @@ def api_route_not_found(request, *args, **kwargs):
     return error_response(status=404, code="not_found", message=message)
 
 
+def handler403(request, exception=None):
+    """A refused page in the layout, with the reason the view gave; JSON callers get the
+    API's error shape."""
+    reason = str(exception or "").strip()
+    if wants_json(request):
+        return error_response(status=403, code="permission_denied",
+                              message=reason or "You do not have permission to do this.")
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def csrf_failure(request, reason=""):
+    """A form sent with a stale or missing CSRF token: most often a page left open across a
+    sign-in or a deploy, so the page says to reload rather than "forbidden"."""
+    if wants_json(request):
+        return error_response(status=403, code="csrf_failed",
+                              message="The CSRF check failed; reload the page and try again.")
+    return render(request, "403_csrf.html", status=403)
+
+
 def handler404(request, exception=None):
     if wants_json(request):
         return api_route_not_found(request)
     return render(request, "404.html", status=404)
 
 
+# Served when anything may be broken (the database, the session, a context processor), so
+# the page renders without the request: no context processors, no user, no queries.
+_BARE_500 = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Server "
+             "error · Flexoraa</title></head><body><h1>Something went wrong</h1><p>It has been "
+             "logged. Please try again in a moment.</p><p><a href=\"/\">Back to the home page"
+             "</a></p></body></html>")
+
+
 def handler500(request):
     if wants_json(request):
         return error_response(status=500, code="server_error",
                               message="Something went wrong on our side; it has been logged.")
-    return render(request, "500.html", status=500)
+    try:
+        page = render_to_string("500.html")
+    except Exception:  # the error page itself must not fail
+        page = _BARE_500
+    return HttpResponseServerError(page)
