@@ -116,9 +116,16 @@ def _make_template(org):
     return make_template(org, make_channel(org))
 
 
+def _make_experiment(org):
+    from tests.experiments.factories import make_experiment
+
+    return make_experiment(org)
+
+
 def _tenant_object_makers():
     from agents.models import Channel, Conversation, Message, Template
     from billing.models import TokenLedgerEntry
+    from experiments.models import Experiment
     from leads.models import Lead, RoutingPoolMember, SlaBreach
 
     return {
@@ -133,6 +140,7 @@ def _tenant_object_makers():
         Conversation: _make_conversation,
         Message: _make_message,
         Template: _make_template,
+        Experiment: _make_experiment,
     }
 
 

@@ -31,6 +31,7 @@ from schemathesis.python import wsgi
 
 from flexoraa.models import Role
 from flexoraa.wsgi import application
+from tests.experiments.factories import make_experiment
 from tests.factories import make_audit_event, make_membership
 
 pytestmark = pytest.mark.django_db
@@ -82,10 +83,13 @@ def fuzz_world(org, other_org, manager, sdr, api_key):
     other_manager = make_membership(org, role=Role.MANAGER)
     event = make_audit_event(org)
     foreign = make_membership(other_org, role=Role.SDR)
+    experiments = [make_experiment(org).pk, make_experiment(other_org).pk]
     REAL_IDS.update({
         "/api/memberships/{id}/": [sdr.pk, other_manager.pk, foreign.pk],
         "/api/api-keys/{id}/": [api_key[0].pk],
         "/api/audit-events/{id}/": [event.pk],
+        **{f"/api/experiments/{{id}}/{route}": experiments
+           for route in ("", "start/", "stop/", "results/", "record/", "variant/{leadId}/")},
     })
     yield
     REAL_IDS.clear()
@@ -103,7 +107,9 @@ def flatmap_path_parameters(context, path_parameters):
     ids = REAL_IDS.get(context.operation.path)
     if not ids:
         return st.just(path_parameters)
-    return st.one_of(st.sampled_from(ids).map(lambda pk: {"id": pk}), st.just(path_parameters))
+    # Other parameters of the path (an experiment's variant/{leadId}) keep generated values.
+    return st.one_of(st.sampled_from(ids).map(lambda pk: {**path_parameters, "id": pk}),
+                     st.just(path_parameters))
 
 
 @pytest.fixture
