@@ -82,6 +82,36 @@ MANAGING_ROLES = frozenset({Role.OWNER, Role.MANAGER})
 MAX_CAPACITY = 10_000
 
 
+class NotificationKind(models.TextChoices):
+    LEAD_ASSIGNED = "lead_assigned", "A lead was assigned to me"
+    LEAD_HOT = "lead_hot", "A HOT lead"
+    SLA_WARNING = "sla_warning", "An SLA is about to breach"
+    FOLLOW_UP_DUE = "follow_up_due", "A follow-up is due"
+    CONVERSATION_TRANSFERRED = "conversation_transferred", "A conversation was transferred to me"
+    MENTION = "mention", "I was mentioned in a note"
+
+
+# What a member gets by email until they choose: the two kinds that ask them to act at once
+# and come rarely enough not to bury their mailbox. Assignments come dozens a day, and an SLA
+# warning (a minute or two before the breach of a HOT lead) is over before a mail is read.
+DEFAULT_EMAIL_KINDS = (NotificationKind.LEAD_HOT, NotificationKind.MENTION)
+
+
+def default_email_kinds() -> list[str]:
+    return [str(kind) for kind in DEFAULT_EMAIL_KINDS]
+
+
+def validate_notification_kinds(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(kind, str) for kind in value):
+        raise ValidationError("A list of notification kinds.")
+    unknown = sorted(set(value) - set(NotificationKind.values))
+    if unknown:
+        raise ValidationError(
+            f"Unknown notification kind {', '.join(unknown)}; choose among "
+            f"{', '.join(NotificationKind.values)}."
+        )
+
+
 class Membership(TenantOwned):
     """A person's place in a tenant: role, lead capacity and availability."""
 
@@ -94,6 +124,12 @@ class Membership(TenantOwned):
         help_text=f"How many open leads this person can hold at once (0 to {MAX_CAPACITY:,}).",
     )
     is_available = models.BooleanField(default=True)
+    # The notification kinds this person also wants by email (``NotificationKind`` values);
+    # they choose on their notifications page.
+    notify_by_email = models.JSONField(
+        default=default_email_kinds, blank=True, validators=[validate_notification_kinds],
+        help_text="Notification kinds this person also gets by email.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -111,6 +147,47 @@ class Membership(TenantOwned):
     @property
     def is_manager(self):
         return self.role in MANAGING_ROLES
+
+
+class Notification(TenantOwned):
+    """Something a person should know, in their notification centre: stored once per event
+    and person (``dedupe_key``), read or unread for that person alone. Created by services
+    after their transaction commits (``flexoraa.notifications``), never by signals."""
+
+    recipient = models.ForeignKey(Membership, on_delete=models.CASCADE,
+                                  related_name="notifications")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    # A path on this site (the lead, the conversation); opening the notification goes there.
+    url = models.CharField(max_length=300, blank=True)
+    # Names the event ("lead:42:hot:…"): the same event never notifies the same person twice,
+    # whoever runs it again (a job run twice, a retried task).
+    dedupe_key = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "dedupe_key"],
+                                    name="notification_once_per_event"),
+        ]
+        indexes = [
+            # The bell's unread count and the unread list: one person's unread rows only.
+            models.Index(fields=["recipient", "read_at", "-created_at"],
+                         name="notification_unread"),
+            # The notifications page: one person's rows, newest first, read or not.
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_recent"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.kind} for membership {self.recipient_id}"
+
+    @property
+    def is_read(self):
+        return self.read_at is not None
 
 
 class ApiKey(TenantOwned):

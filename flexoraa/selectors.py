@@ -9,7 +9,15 @@ from django.utils import timezone
 from flexoraa import api_keys, audit_chain
 from flexoraa.actors import Actor
 from flexoraa.jobs import describe_every
-from flexoraa.models import ApiKey, AuditEvent, JobRun, Membership, Organization, Role
+from flexoraa.models import (
+    ApiKey,
+    AuditEvent,
+    JobRun,
+    Membership,
+    Notification,
+    Organization,
+    Role,
+)
 
 
 def api_key_for_raw(raw_key: str) -> ApiKey | None:
@@ -139,3 +147,26 @@ def _describe_schedule(task) -> str:
 def organization_for_slug(slug: str) -> Organization | None:
     """A tenant by its public slug (the web form's URL), or None."""
     return Organization.objects.filter(slug=slug).first()
+
+
+# --- the notification centre ---------------------------------------------------------------
+
+# The bell counts this far and then says "99+": the count stays one short index scan however
+# many notifications a person leaves unread.
+UNREAD_COUNT_CAP = 100
+
+
+def notifications_for(org: Organization, membership: Membership | None):
+    """A person's own notifications, newest first (nothing for no person: an API key)."""
+    if membership is None or membership.organization_id != getattr(org, "pk", None):
+        return Notification.objects.none()
+    return Notification.objects.for_org(org).filter(recipient=membership).order_by(
+        "-created_at", "-id")
+
+
+def notification_unread_count(org: Organization, membership: Membership | None,
+                              cap: int = UNREAD_COUNT_CAP) -> int:
+    """How many of the person's notifications are unread, counted up to ``cap`` (one query,
+    by the ``notification_unread`` index)."""
+    unread = notifications_for(org, membership).filter(read_at__isnull=True).order_by()
+    return unread[:cap].count()

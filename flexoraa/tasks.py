@@ -1,9 +1,11 @@
 import logging
+from smtplib import SMTPException
 
 from celery import shared_task
 
 from flexoraa import selectors
 from flexoraa.jobs import PERIODIC_QUEUE, job_run
+from flexoraa.notifications import email as notification_emails
 from flexoraa.webhooks import services as webhook_services
 from flexoraa.webhooks.services import TRANSIENT_DB_ERRORS
 
@@ -40,3 +42,13 @@ def process_webhook_deliveries(delivery_ids: list[int]) -> dict:
 @shared_task(name="flexoraa.webhook_deliveries_redrive", queue=PERIODIC_QUEUE)
 def webhook_deliveries_redrive():
     return job_run("flexoraa.webhook_deliveries_redrive", webhook_services.deliveries_redrive)
+
+
+# --- the notification centre -----------------------------------------------------------------
+
+@shared_task(name="flexoraa.notifications_email", autoretry_for=(SMTPException, OSError),
+             retry_backoff=True, max_retries=5)
+def notifications_email(notification_ids: list[int]) -> int:
+    """Email the notifications of these ids to their people, each once (queued after the
+    commit that created them)."""
+    return notification_emails.notifications_email(notification_ids=notification_ids)

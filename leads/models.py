@@ -127,6 +127,9 @@ class Lead(TenantOwned):
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # When 80 % of the first-response time has passed: the warning job tells the owner then
+    # and clears it, so its partial index holds only the warnings still to send.
+    first_response_warn_at = models.DateTimeField(null=True, blank=True)
     # Leakage: when an owner who has not acted loses the lead; cleared by their first action.
     leak_due_at = models.DateTimeField(null=True, blank=True)
     leak_moves = models.PositiveSmallIntegerField(default=0)
@@ -167,6 +170,11 @@ class Lead(TenantOwned):
             # The leakage scan scans only leads whose owner has not acted yet.
             models.Index(
                 fields=["leak_due_at"], name="lead_leak_due", condition=Q(leak_due_at__isnull=False)
+            ),
+            # The SLA warning job scans only the warnings still to send.
+            models.Index(
+                fields=["first_response_warn_at"], name="lead_sla_warn",
+                condition=Q(first_response_warn_at__isnull=False),
             ),
         ]
 
