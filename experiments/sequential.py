@@ -46,6 +46,7 @@ all, so the interval is the whole range [-1, 1] and p = 1.
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 # The fixed point converges to 1e-12 within a few dozen steps for any alpha of interest.
 _FIXED_POINT_STEPS = 100
@@ -62,6 +63,7 @@ class SequentialInterval:
     tau2: float | None  # the mixing variance; None when there was no evidence to weigh
 
 
+@cache  # a handful of alphas, asked at every look
 def optimal_ratio(alpha: float) -> float:
     """r* = τ²/v that minimises the half-width: the root of r = -2 log alpha + log(1 + r)."""
     if not 0 < alpha < 1:
