@@ -19,7 +19,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.dateformat import format as format_date
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from experiments import selectors, services
@@ -36,6 +36,10 @@ MAX_VARIANT_ROWS = 20
 
 def may_run_experiments(request) -> bool:
     return request.user.is_superuser or is_tenant_manager(request)
+
+
+def local_moment(moment) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def percent_rise(value: float) -> str:
@@ -183,11 +187,10 @@ class ExperimentAdmin(TenantAdmin):
     @admin.display(description="ends")
     def ends(self, experiment):
         if experiment.ended_at is not None:
-            return f"ended {format_date(timezone.localtime(experiment.ended_at), 'j M Y H:i')}"
+            return f"ended {local_moment(experiment.ended_at)}"
         if experiment.started_at is None:
             return f"{experiment.duration_days} days after the start"
-        planned = experiment.started_at + timedelta(days=experiment.duration_days)
-        return format_date(timezone.localtime(planned), "j M Y H:i")
+        return local_moment(experiment.started_at + timedelta(days=experiment.duration_days))
 
     @admin.display(description="variants")
     def variant_weights(self, experiment):

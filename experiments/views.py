@@ -52,7 +52,7 @@ def points(difference: float | None) -> str:
 def interval(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return DASH
-    return f"{points(low)} to {points(high)}"
+    return f"{points(low).removesuffix(' pts')} to {points(high)}"
 
 
 def p_value(value: float | None) -> str:
@@ -252,8 +252,8 @@ class ExperimentDetailView(TenantPageMixin, View):
             "experiment": experiment,
             "variants": variants,
             "results": results,
-            "control": arm_row(by_key[results.control.key], results.control, min_sample),
-            "arms": [arm_row(by_key[r.key], r, min_sample) for r in results.variants],
+            "arms_and_control": [arm_row(by_key[r.key], r, min_sample)
+                                 for r in (results.control, *results.variants)],
             "winner": by_key[results.winner.key] if results.winner is not None else None,
             "basis": basis_words(results.verdict_basis),
             "split": split_rows(variants, results.srm),

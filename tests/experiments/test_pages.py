@@ -178,18 +178,19 @@ def test_each_variant_is_shown_against_control_with_both_intervals_and_the_verdi
     table = {re.search(r'data-variant="([^"]+)"', row).group(1): text(row)
              for row in re.findall(r'<tr data-testid="result-row".*?</tr>', page, re.S)}
     assert list(table) == ["control", "scarcity", "social-proof"]
-    assert table["control"].startswith("Control control · 50 % 200")
-    assert "10.0 %" in table["control"] and "baseline" in table["control"]
+    assert table["control"].startswith(
+        "Control control · 50 % minimum sample reached 10.0 % 20 of 200 baseline")
     scarcity = next(v for v in results.variants if v.key == "scarcity")
     assert scarcity.verdict is stats.Verdict.BETTER
     low, high = scarcity.lift_ci_low * 100, scarcity.lift_ci_high * 100
-    assert f"+{low:.1f} pts to +{high:.1f} pts" in table["scarcity"]
+    assert f"+{low:.1f} to +{high:.1f} pts" in table["scarcity"]
     always_low, always_high = scarcity.always_valid_low * 100, scarcity.always_valid_high * 100
-    assert f"+{always_low:.1f} pts to +{always_high:.1f} pts" in table["scarcity"]
+    assert f"+{always_low:.1f} to +{always_high:.1f} pts" in table["scarcity"]
     assert "+35.0 pts" in table["scarcity"] and "+350 % relative" in table["scarcity"]
     assert "Better than control" in table["scarcity"]
-    assert "fixed horizon: Better than control" in table["scarcity"]
-    assert "minimum reached" in table["scarcity"]
+    assert "fixed horizon: better than control" in table["scarcity"]
+    assert "45.0 % 45 of 100" in table["scarcity"]
+    assert "minimum sample reached" in table["scarcity"]
     assert "< 0.001" in table["scarcity"]
     assert "± " in table["scarcity"]  # the detectable effect at this n
     assert "No difference shown" in table["social-proof"]
@@ -206,7 +207,7 @@ def test_below_the_minimum_sample_there_is_no_verdict_and_the_progress_shows(
     page = page_of(login_client(manager).get(f"/experiments/{experiment.pk}/"))
 
     scarcity = text(rows(page, "result-row")[1])
-    assert "25 % of minimum" in scarcity
+    assert "25 % of the minimum sample" in scarcity
     assert "No verdict yet: below the minimum sample" in scarcity
     assert "Winner" not in text(page)
 
