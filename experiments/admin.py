@@ -76,14 +76,19 @@ class ExperimentCreateForm(forms.Form):
             del self.fields["organization"]
 
 
+class ConfigField(BoundedJSONFormField):
+    def prepare_value(self, value):
+        # A row left without a config shows an empty box again, not "null".
+        return "" if value is None else super().prepare_value(value)
+
+
 class VariantRowForm(forms.Form):
     key = forms.CharField(max_length=64, required=False)
     name = forms.CharField(max_length=120, required=False)
     is_control = forms.BooleanField(required=False, label="Control")
     weight = forms.IntegerField(required=False, min_value=0, max_value=100, label="Weight (%)")
-    config = BoundedJSONFormField(required=False, label="Config (JSON)",
-                                  widget=forms.TextInput(attrs={"placeholder":
-                                                                '{"tactic": "scarcity"}'}))
+    config = ConfigField(required=False, label="Config (JSON)", widget=forms.TextInput(
+        attrs={"placeholder": '{"tactic": "scarcity"}'}))
 
     def row(self) -> dict | None:
         """The variant as the service takes it; None for a row left blank."""
@@ -244,9 +249,13 @@ class ExperimentAdmin(TenantAdmin):
             form = ExperimentCreateForm(pick_organization=pick_organization,
                                         initial={"organization": request.organization})
             formset = variant_formset()
+        presets = [(key, preset, ", ".join(f"{v['name']} {v['weight']} %"
+                                            for v in preset.variants))
+                   for key, preset in services.PRESETS.items()]
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta,
-            "title": "Add experiment", "form": form, "formset": formset,
+            "title": "Add experiment", "form": form, "formset": formset, "presets": presets,
+            "pick_organization": pick_organization,
             "variant_errors": variant_errors + list(formset.non_form_errors()),
             "has_view_permission": self.has_view_permission(request),
         }
@@ -272,6 +281,29 @@ class ExperimentAdmin(TenantAdmin):
                         variant_errors.append(reason)
         return None
 
+    def preset_view(self, request):
+        """POST a preset's key: the ready-made experiment is created as a draft, for the
+        manager's organization (a superuser's pick)."""
+        if request.method != "POST" or not self.has_add_permission(request):
+            raise PermissionDenied
+        org = request.organization
+        if request.user.is_superuser and request.POST.get("organization"):
+            org = Organization.objects.filter(pk=request.POST["organization"]).first()
+        if org is None:
+            self.message_user(request, "Choose the organization the experiment is for.",
+                              messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:experiments_experiment_add"))
+        try:
+            created = services.experiment_preset_create(
+                org=org, preset=request.POST.get("preset"), actor=console_actor(request, org))
+        except FlexoraaError as exc:
+            self.message_user(request, exc.message.split(": ", 1)[-1], messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:experiments_experiment_add"))
+        self.message_user(request, f"Created the draft experiment “{created.name}”. Check its "
+                                   "variants, then start it.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:experiments_experiment_change",
+                                            args=[created.pk]))
+
     # --- start, stop, roll back: each confirmed first ---
 
     def get_urls(self):
@@ -279,6 +311,7 @@ class ExperimentAdmin(TenantAdmin):
             return self.admin_site.admin_view(function)
 
         return [
+            path("preset/", view(self.preset_view), name="experiments_experiment_preset"),
             path("<path:object_id>/start/", view(self.start_view),
                  name="experiments_experiment_start"),
             path("<path:object_id>/stop/", view(self.stop_view),

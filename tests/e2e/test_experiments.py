@@ -1,8 +1,9 @@
-"""The experiments console in a real browser: a manager opens a draft in the admin, starts it
-through its confirmation page, reads the results with a week of data (the chart with one line
-per variant and its legend, the sample-ratio line), rolls a variant back (cancelling once
-first, which changes nothing), stops the experiment, and reads the results again with the
-roll-back marked, the split check off and a kill-switch trip in the history.
+"""The experiments console in a real browser: a manager sees a refused experiment explained on
+the add form, opens a draft in the admin, starts it through its confirmation page, reads the
+results with a week of data (the chart with one line per variant and its legend, the
+sample-ratio line), rolls a variant back (cancelling once first, which changes nothing), stops
+the experiment, and reads the results again with the roll-back marked, the split check off and
+a kill-switch trip in the history.
 
 Screenshots go to /tmp/shots/experiments-*.png for a person to look at."""
 
@@ -92,6 +93,18 @@ def test_a_manager_starts_rolls_back_and_stops_an_experiment_and_reads_its_resul
         min_sample_per_variant=100, actor=SETUP_ACTOR)
 
     signed_in(page, live_server, manager)
+    # The add form explains a refusal by the service on the form.
+    page.goto(f"{live_server.url}/admin/experiments/experiment/add/")
+    page.fill("#id_name", "Two controls")
+    page.fill("#id_variants-1-key", "b")
+    page.fill("#id_variants-1-name", "B")
+    page.check("#id_variants-1-is_control")
+    page.get_by_role("button", name="Create the draft").click()
+    expect(page.get_by_test_id("variant-errors")).to_have_text(
+        "Mark exactly one variant as the control (2 marked).")
+    shot(page, "admin-add-refused")
+    assert not Experiment.objects.filter(name="Two controls").exists()
+
     page.goto(f"{live_server.url}/admin/experiments/experiment/")
     expect(page.locator("#result_list")).to_contain_text(
         "Control 40 % (control) · Scarcity-heavy 20 % · Social-proof-heavy 20 % · Urgency 20 %")

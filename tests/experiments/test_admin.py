@@ -229,6 +229,18 @@ def test_a_refused_experiment_is_explained_on_the_form_and_nothing_is_created(
     assert not Experiment.objects.for_org(org).exists()
 
 
+def test_a_refused_form_shows_what_was_typed_again_and_blank_configs_stay_blank(org, console):
+    response = console.post(ADD, add_form(rows=[
+        {"key": "a", "name": "A", "is_control": "on", "weight": "70",
+         "config": '{"tactic": "none"}'},
+        {"key": "b", "name": "B", "weight": "20"}]))
+
+    page = response.content.decode()
+    assert 'value="{&quot;tactic&quot;: &quot;none&quot;}"' in page
+    assert 'value="null"' not in page
+    assert 'name="variants-1-weight" value="20"' in page
+
+
 def test_a_key_the_tenant_already_uses_is_refused_by_the_key_field(org, console):
     make_experiment(org, key="taken", start=False)
 
@@ -396,3 +408,40 @@ def test_a_superuser_acts_on_any_tenants_experiment(other_org, root):
 
     theirs.refresh_from_db()
     assert theirs.status == ExperimentStatus.STOPPED
+
+
+# --- the ready-made experiment -------------------------------------------------------------
+
+def test_a_manager_creates_the_psychology_tactics_preset_in_one_click(org, manager, console):
+    page = console.get(ADD).content.decode()
+    assert 'value="Create “Psychology tactics”"' in page
+    assert "Control 50 %, Scarcity-heavy 25 %, Social-proof-heavy 25 %" in page
+
+    response = console.post(f"{CHANGELIST}preset/", {"preset": "psychology-tactics"},
+                            follow=True)
+
+    experiment = Experiment.objects.for_org(org).get()
+    assert response.redirect_chain == [(change_url(experiment), 302)]
+    assert messages_of(response) == [
+        "Created the draft experiment “Psychology tactics”. Check its variants, then start it."]
+    assert (experiment.key, experiment.status) == ("psychology-tactics", ExperimentStatus.DRAFT)
+    assert list(experiment.variants.values_list("weight", flat=True)) == [50, 25, 25]
+    assert AuditEvent.objects.for_org(org).get(
+        action="experiment.create").actor_user_id == manager.user_id
+
+    again = console.post(f"{CHANGELIST}preset/", {"preset": "psychology-tactics"}, follow=True)
+    assert messages_of(again) == [
+        "This tenant already has an experiment with the key 'psychology-tactics'."]
+    unknown = console.post(f"{CHANGELIST}preset/", {"preset": "nope"}, follow=True)
+    assert messages_of(unknown) == ["Choose one of: psychology-tactics."]
+    assert Experiment.objects.for_org(org).count() == 1
+    assert console.get(f"{CHANGELIST}preset/").status_code == 403
+
+
+def test_a_superuser_creates_the_preset_for_the_organization_they_pick(other_org, root):
+    assert 'id="preset-psychology-tactics-organization"' in root.get(ADD).content.decode()
+
+    root.post(f"{CHANGELIST}preset/", {"preset": "psychology-tactics",
+                                       "organization": str(other_org.pk)})
+
+    assert Experiment.objects.for_org(other_org).get().key == "psychology-tactics"
