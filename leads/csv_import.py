@@ -1,7 +1,11 @@
 """Leads from a CSV file, shared by ``manage.py import_leads`` and the manager console's upload.
 
 The file is UTF-8 (a byte-order mark, as Excel writes it, is fine) with a header row naming
-the columns in any order and any letter case. Each data row goes through
+the columns in any order and any letter case. Fields are separated by commas, or by the
+semicolons or tabs some spreadsheets save "CSV" with: the header tells which (the separator
+that splits it into known column names), and the report says so. Choices (authority,
+timeline) are taken as their codes or as the labels the pages show them with ("This week").
+Each data row goes through
 ``services.lead_intake`` on its own (its own transaction): a row the service refuses is
 reported with the line it starts on and the service's reason, and the other rows are
 imported. The same phone or email merges into the existing lead, also between rows of the
@@ -9,6 +13,7 @@ same file. The file is read as a stream, line by line, never whole into memory.
 """
 
 import csv
+import itertools
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -22,6 +27,16 @@ from flexoraa.csv_cells import read_cell
 from flexoraa.errors import FlexoraaError
 from flexoraa.models import Organization
 from leads import services
+from leads.csv_dialect import (
+    DELIMITERS,
+    QuoteTracker,
+    header_delimiter,
+    label_lookup,
+    spanning_quote_hint,
+    swallowed_rows,
+    swallowed_rows_reason,
+    unclosed_quote_reason,
+)
 from leads.errors import CsvHeaderRefused
 from leads.models import Authority, Lead, Source, Timeline
 
@@ -41,9 +56,13 @@ COLUMN_GUIDE = (
     ("budget_amount", "A number such as 250000 or 2,50,000, without a currency sign."),
     ("budget_currency", "A three-letter currency code such as INR or USD; needed with an "
                         "amount."),
-    ("authority", "One of " + ", ".join(v for v in Authority.values if v) + ", or blank."),
-    ("timeline", "One of " + ", ".join(v for v in Timeline.values if v) + ", or blank."),
+    ("authority", "One of " + ", ".join(f"{v} ({label})" for v, label in Authority.choices
+                                        if v) + ", as the code or the words; or blank."),
+    ("timeline", "One of " + ", ".join(f"{v} ({label})" for v, label in Timeline.choices
+                                       if v) + ", as the code or the words; or blank."),
 )
+_AUTHORITY = label_lookup(Authority.choices)
+_TIMELINE = label_lookup(Timeline.choices)
 
 CSV_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 EMAIL_MAX_LENGTH = Lead._meta.get_field("email").max_length
@@ -74,6 +93,11 @@ class ImportReport:
     rejected: tuple[RejectedRow, ...]
     total: int  # data rows read, blank rows not counted: created + merged + rejected
     header: tuple[str, ...] = ()  # the header row as written in the file
+    delimiter: str = ","  # what separates the fields, as read from the header
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITERS.get(self.delimiter, self.delimiter)
 
 
 ProgressCallback = Callable[[int], None]
@@ -163,6 +187,21 @@ def _text_lines(binary: BinaryIO, problems: _LineProblems) -> Iterator[str]:
             yield raw.decode("utf-8", errors="replace")
 
 
+def _csv_reader(binary: BinaryIO, problems: _LineProblems):
+    """``(csv reader, its quote tracker)`` over the file's lines, split by the delimiter the
+    header uses."""
+    lines = _text_lines(binary, problems)
+    peeked: list[str] = []
+    for line in lines:
+        peeked.append(line)
+        if line.strip(" \t\r\n,;"):  # the first line with anything in it is the header
+            break
+    delimiter = header_delimiter(peeked[-1], COLUMNS) if peeked else ","
+    tracker = QuoteTracker(delimiter)
+    reader = csv.reader(tracker.lines(itertools.chain(peeked, lines)), delimiter=delimiter)
+    return reader, tracker
+
+
 def _column_key(title: str) -> str:
     return re.sub(r"[\s-]+", "_", title.strip().lower())
 
@@ -249,8 +288,19 @@ def plain_amount(text: str) -> str | None:
     return text.replace(",", "") if _GROUPED_NUMBER.match(text) else text
 
 
-def _choice(text: str) -> str:
-    return _column_key(text)
+_CHOICES = (("authority", Authority, _AUTHORITY), ("timeline", Timeline, _TIMELINE))
+
+
+def _unknown_choice(values: dict[str, str]) -> str | None:
+    """Why an authority or timeline cannot be read, naming what it may be."""
+    for column, choices, lookup in _CHOICES:
+        written = values.get(column, "")
+        if lookup(written) is None:
+            labels = ", ".join(label for value, label in choices.choices if value)
+            codes = ", ".join(value for value in choices.values if value)
+            return (f"{column}: Unknown {column} '{_shown_title(written)}'; write one of "
+                    f"{labels} (or {codes}), or leave it blank.")
+    return None
 
 
 def _lead_input(values: dict[str, str]) -> services.LeadInput:
@@ -259,9 +309,25 @@ def _lead_input(values: dict[str, str]) -> services.LeadInput:
         email=values.get("email", ""), need=values.get("need", ""),
         budget_amount=plain_amount(values.get("budget_amount", "")),
         budget_currency=values.get("budget_currency", ""),
-        authority=_choice(values.get("authority", "")),
-        timeline=_choice(values.get("timeline", "")),
+        authority=_AUTHORITY(values.get("authority", "")) or "",
+        timeline=_TIMELINE(values.get("timeline", "")) or "",
     )
+
+
+# The csv module's own limit on one cell; a cell past it ends its record with an error.
+_FIELD_LIMIT_ERROR = "field larger than field limit"
+
+
+def _unreadable_reason(exc: csv.Error, tracker: QuoteTracker, first: int, last: int) -> str:
+    """Why the record from line ``first`` to ``last`` could not be read at all."""
+    limit_reached = _FIELD_LIMIT_ERROR in str(exc)
+    if tracker.open_since is not None:
+        return unclosed_quote_reason(quote_line=tracker.open_since, first_line=first,
+                                     last_line=last, limit_reached=limit_reached)
+    if limit_reached:
+        return ("This row cannot be read as CSV: a cell is longer than 131,072 characters, "
+                "far more than any lead's details.")
+    return f"This row cannot be read as CSV: {exc}."
 
 
 def leads_import_csv(
@@ -275,8 +341,9 @@ def leads_import_csv(
     importing anything when the header cannot be used; a refused row never raises.
     """
     problems = _LineProblems()
-    reader = csv.reader(_text_lines(file, problems))
+    reader, tracker = _csv_reader(file, problems)
     columns, header = _read_header(reader, problems)
+    tracker.record_done()
     created = merged = records = 0
     rejected: list[RejectedRow] = []
 
@@ -294,10 +361,24 @@ def leads_import_csv(
             break
         except csv.Error as exc:
             last_line = reader.line_num
-            reject(start, f"This row cannot be read as CSV: {exc}.", [])
+            reject(start, _unreadable_reason(exc, tracker, start, last_line), [])
+            tracker.reset()  # the reader starts afresh on the next line
         else:
             last_line = reader.line_num
-            if not _is_blank(row):
+            spanning = tracker.record_done()
+            if tracker.open_since is not None:
+                # Only the end of the file ends a record inside a quote: every line since
+                # the quote is one cell. Its rows are named, not imported as a mangled one.
+                reject(start, unclosed_quote_reason(
+                    quote_line=tracker.open_since, first_line=start, last_line=last_line,
+                    limit_reached=False), [])
+                tracker.reset()
+            elif spanning is not None and swallowed_rows(row, len(columns),
+                                                         tracker.delimiter):
+                # Imported, the first row would carry the others in one of its cells.
+                reject(start, swallowed_rows_reason(
+                    quote_line=spanning, first_line=start, last_line=last_line), row)
+            elif not _is_blank(row):
                 outcome = _import_row(org=org, actor=actor, columns=columns, row=row,
                                       lines=range(start, last_line + 1),
                                       problems=problems)
@@ -305,6 +386,8 @@ def leads_import_csv(
                     # A line too long to keep left only a stand-in; report no cells for it.
                     too_long = any(line in problems.too_long
                                    for line in range(start, last_line + 1))
+                    if spanning is not None and not too_long and len(row) != len(columns):
+                        outcome += spanning_quote_hint(spanning, last_line)
                     reject(start, outcome, [] if too_long else row)
                 elif outcome:
                     created += 1
@@ -315,7 +398,8 @@ def leads_import_csv(
             progress(records)
 
     report = ImportReport(created=created, merged=merged, rejected=tuple(rejected),
-                          total=created + merged + len(rejected), header=header)
+                          total=created + merged + len(rejected), header=header,
+                          delimiter=tracker.delimiter)
     logger.info("leads csv import org=%s created=%s merged=%s rejected=%s", org.pk,
                 report.created, report.merged, len(report.rejected))
     return report
@@ -340,6 +424,9 @@ def _import_row(*, org, actor, columns, row, lines: range,
         return f"{with_nul[0]}: Null characters are not allowed."
     if len(values.get("email", "")) > EMAIL_MAX_LENGTH:
         return f"email: Keep the email address to {EMAIL_MAX_LENGTH} characters."
+    unknown = _unknown_choice(values)
+    if unknown is not None:
+        return unknown
     try:
         result = services.lead_intake(org=org, data=_lead_input(values),
                                       source=Source.CSV_IMPORT, actor=actor)
@@ -356,7 +443,7 @@ def _import_row(*, org, actor, columns, row, lines: range,
 def count_rows(file: BinaryIO) -> int:
     """How many records follow the header (blank ones included), for a progress total.
     Reads the file once, as a stream; leaves the position at its end."""
-    reader = csv.reader(_text_lines(file, _LineProblems()))
+    reader, _ = _csv_reader(file, _LineProblems())
     records = 0
     header_seen = False
     while True:

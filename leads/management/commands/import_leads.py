@@ -14,7 +14,8 @@ from leads.errors import CsvHeaderRefused
 
 class Command(BaseCommand):
     help = (
-        "Import leads from a UTF-8 CSV file with a header row into one organization. Columns "
+        "Import leads from a UTF-8 CSV file with a header row into one organization (fields "
+        "separated by commas, or by semicolons or tabs: the header tells which). Columns "
         f"(any order and case): {', '.join(csv_import.COLUMNS)}; a phone or an email column "
         "is required. Each row is taken in on its own: rejected rows are listed by line and "
         "the rest are imported. Exits 0 when the import ran, even with rejected rows, unless "
@@ -93,6 +94,9 @@ class Command(BaseCommand):
             f"{path.name}: {result.total} row(s) read into {organization.name} "
             f"({organization.slug})."
         )
+        if result.delimiter != ",":
+            self.stdout.write(f"  The file separates its fields with {result.delimiter_name}s "
+                              f"rather than commas; it was read that way.")
         self.stdout.write(f"  created:                    {result.created}")
         self.stdout.write(f"  merged into existing leads: {result.merged}")
         self.stdout.write(f"  rejected:                   {len(result.rejected)}")
