@@ -203,8 +203,8 @@ def test_no_rate_judge_trips_where_the_variant_is_not_observed_above_the_thresho
     # The A/A simulation skips such looks: the one-sided p is at least 1/2 there.
     for n_c, n_v, threshold in itertools.product((100, 137, 1000), (100, 251, 1000),
                                                  (0.5, 0.8, 1.0)):
-        for x_c in range(0, min(n_c, 60) + 1, 3):
-            for x_v in range(0, min(n_v, 130) + 1, 4):
+        for x_c in range(0, min(n_c, 60) + 1, 6):
+            for x_v in range(0, min(n_v, 130) + 1, 9):
                 if x_v * n_c > (1 + threshold) * x_c * n_v:
                     continue
                 judgement = rate_judge((n_c, x_c), (n_v, x_v), threshold)
