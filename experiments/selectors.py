@@ -21,30 +21,35 @@ def experiments_for_org(org: Organization) -> QuerySet[Experiment]:
             .order_by("-created_at", "-id"))
 
 
-def experiment_counts(org: Organization, experiment: Experiment) -> dict[int, tuple[int, int]]:
-    """``{variant id: (subjects assigned, of them converted)}`` in one aggregate query. A
-    subject converted when it has an observation of the target metric above 0 recorded in
-    the variant it is assigned to."""
+def variant_counts(org: Organization, experiment_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """``{variant id: (subjects assigned, of them converted)}`` for every variant of these
+    experiments, in one grouped query. A subject converted when it has an observation of its
+    experiment's target metric above 0 recorded in the variant it is assigned to."""
+    if not experiment_ids:
+        return {}
     converted = Observation.objects.filter(
-        experiment_id=experiment.pk, subject_id=OuterRef("subject_id"),
-        variant_id=OuterRef("variant_id"), metric=experiment.target_metric, value__gt=0,
+        experiment_id=OuterRef("experiment_id"), subject_id=OuterRef("subject_id"),
+        variant_id=OuterRef("variant_id"), metric=OuterRef("experiment__target_metric"),
+        value__gt=0,
     )
-    rows = (Assignment.objects.for_org(org).filter(experiment_id=experiment.pk)
+    rows = (Assignment.objects.for_org(org).filter(experiment_id__in=experiment_ids)
             .values("variant_id")
             .annotate(n=Count("id"), conversions=Count("id", filter=Exists(converted)))
             .order_by())
     return {row["variant_id"]: (row["n"], row["conversions"]) for row in rows}
 
 
-def experiment_results(org: Organization, experiment: Experiment) -> stats.ExperimentResults:
-    """Each variant against control (``experiments.stats``). The sample-ratio check is left
-    out once a variant is rolled back: its subjects move to control, so the split no longer
-    follows the weights. Raises ``NotFound`` for another tenant's experiment."""
-    if org is None or experiment is None or experiment.organization_id != org.pk:
-        raise NotFound("No such experiment.")
-    variants = list(Variant.objects.for_org(org).filter(experiment_id=experiment.pk)
-                    .order_by("id"))
-    counts = experiment_counts(org, experiment)
+def experiment_counts(org: Organization, experiment: Experiment) -> dict[int, tuple[int, int]]:
+    """``variant_counts`` of one experiment."""
+    return variant_counts(org, [experiment.pk])
+
+
+def results_from_counts(experiment: Experiment, variants: list[Variant],
+                        counts: dict[int, tuple[int, int]]) -> stats.ExperimentResults:
+    """Each variant against control (``experiments.stats``) from ``variant_counts``. The
+    sample-ratio check is left out once a variant is rolled back: its subjects move to
+    control, so the split no longer follows the weights."""
+    variants = sorted(variants, key=lambda v: v.pk)
     arms = [
         stats.ArmCounts(key=v.key, n=counts.get(v.pk, (0, 0))[0],
                         conversions=counts.get(v.pk, (0, 0))[1], weight=v.weight,
@@ -55,6 +60,15 @@ def experiment_results(org: Organization, experiment: Experiment) -> stats.Exper
         arms, min_sample=experiment.min_sample_per_variant,
         check_sample_ratio=not any(v.is_rolled_back for v in variants),
     )
+
+
+def experiment_results(org: Organization, experiment: Experiment) -> stats.ExperimentResults:
+    """Each variant against control, read fresh. Raises ``NotFound`` for another tenant's
+    experiment."""
+    if org is None or experiment is None or experiment.organization_id != org.pk:
+        raise NotFound("No such experiment.")
+    variants = list(Variant.objects.for_org(org).filter(experiment_id=experiment.pk))
+    return results_from_counts(experiment, variants, experiment_counts(org, experiment))
 
 
 # --- the console: the list's overview, the results page's series and kill-switch history ---
@@ -70,30 +84,12 @@ def experiments_overview(org: Organization) -> list[ExperimentOverview]:
     the number of experiments (the experiments, their variants, and the subjects and
     conversions of every variant counted in one grouped query)."""
     experiments = list(experiments_for_org(org))
-    converted = Observation.objects.filter(
-        experiment_id=OuterRef("experiment_id"), subject_id=OuterRef("subject_id"),
-        variant_id=OuterRef("variant_id"), metric=OuterRef("experiment__target_metric"),
-        value__gt=0,
-    )
-    counts = {
-        row["variant_id"]: (row["n"], row["conversions"])
-        for row in (Assignment.objects.for_org(org)
-                    .filter(experiment_id__in=[e.pk for e in experiments])
-                    .values("variant_id")
-                    .annotate(n=Count("id"), conversions=Count("id", filter=Exists(converted)))
-                    .order_by())
-    } if experiments else {}
-    overview = []
-    for experiment in experiments:
-        variants = sorted(experiment.variants.all(), key=lambda v: v.pk)
-        arms = [stats.ArmCounts(key=v.key, n=counts.get(v.pk, (0, 0))[0],
-                                conversions=counts.get(v.pk, (0, 0))[1], weight=v.weight,
-                                is_control=v.is_control)
-                for v in variants]
-        overview.append(ExperimentOverview(experiment=experiment, results=stats.experiment_results(
-            arms, min_sample=experiment.min_sample_per_variant,
-            check_sample_ratio=not any(v.is_rolled_back for v in variants),
-        )))
+    counts = variant_counts(org, [e.pk for e in experiments])
+    overview = [
+        ExperimentOverview(experiment=experiment, results=results_from_counts(
+            experiment, list(experiment.variants.all()), counts))
+        for experiment in experiments
+    ]
     return overview
 
 

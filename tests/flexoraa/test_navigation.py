@@ -61,7 +61,8 @@ def test_every_registered_entry_points_at_a_url_that_exists():
 def test_the_top_bar_follows_the_registered_order_and_hides_manager_links_from_sdrs():
     manager = [link.label for link in navigation.links_for("main", role=Role.MANAGER)]
     assert manager == ["Dashboard", "Inbox", "My leads", "Team queue", "Unassigned queue",
-                       "SLA report", "Billing", "Operations", "Manager console", "API docs"]
+                       "SLA report", "Experiments", "Billing", "Operations", "Manager console",
+                       "API docs"]
     sdr = [link.label for link in navigation.links_for("main", role=Role.SDR)]
     assert sdr == ["Dashboard", "Inbox", "My leads", "Unassigned queue", "SLA report"]
     assert navigation.links_for("main", role=None) == []
