@@ -153,32 +153,29 @@ class ObservationInSerializer(serializers.Serializer):
     observedAt = serializers.DateTimeField(required=False, help_text="Default: now.")
 
 
-def flat_errors(detail, path: tuple[str, ...] = (), item: int | None = None) -> dict:
-    """DRF's nested errors (a list of per-variant dicts) as ``{"variants.allocation":
-    [messages]}``: the field names the one error shape documents, each message saying which
-    variant (1-based) it is about."""
+def flat_errors(detail) -> dict[str, list[str]]:
+    """DRF's nested errors (per variant, by index) as ``{"variants.allocation": [messages]}``:
+    the flat field names the one error shape documents, each message saying which variant
+    (counted from 1) it is about."""
     flat: dict[str, list[str]] = {}
 
-    def add(name_path, message, position):
-        name = ".".join(name_path) or "non_field_errors"
-        prefix = f"Variant {position}: " if position is not None else ""
-        flat.setdefault(name, []).append(f"{prefix}{message}")
-
-    def walk(node, name_path, position):
+    def walk(node, names: tuple[str, ...], position: int | None):
         if isinstance(node, dict):
             for key, child in node.items():
-                walk(child, name_path if key == "non_field_errors" else (*name_path, str(key)),
-                     position)
+                if isinstance(key, int):  # a list's item, by index
+                    walk(child, names, key + 1)
+                elif key == "non_field_errors":
+                    walk(child, names, position)
+                else:
+                    walk(child, (*names, str(key)), position)
         elif isinstance(node, list):
             for index, child in enumerate(node):
-                if isinstance(child, dict | list):
-                    walk(child, name_path, index + 1)
-                else:
-                    add(name_path, str(child), position)
+                walk(child, names, index + 1 if isinstance(child, dict | list) else position)
         else:
-            add(name_path, str(node), position)
+            prefix = f"Variant {position}: " if position is not None else ""
+            flat.setdefault(".".join(names) or "non_field_errors", []).append(f"{prefix}{node}")
 
-    walk(detail, path, item)
+    walk(detail, (), None)
     return flat
 
 

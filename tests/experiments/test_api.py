@@ -304,7 +304,7 @@ def test_an_observation_that_cannot_be_recorded_names_its_field(key_client, org,
 
 def test_results_report_every_variant_as_the_statistics_compute_them(client, org):
     experiment = make_experiment(org, min_sample_per_variant=20)
-    leads = make_lead_ids(org, 240)
+    leads = make_lead_ids(org, 120)
     for lead in leads:
         key = services.variant_for(org=org, experiment=experiment, subject_id=lead).key
         if lead % (2 if key == "scarcity" else 5) == 0:
