@@ -11,6 +11,8 @@ message stated it ("said 'tonight'").
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from flexoraa.confidence import confidence_words
+
 FACTOR_MAX = 20
 FACTORS = ("intent", "budget", "authority", "timeline", "engagement")
 
@@ -116,7 +118,7 @@ def _intent(data: ScoringInput) -> FactorScore:
         if confidence is not None and confidence < 0.6:
             # An unsure reading is pulled toward the middle rather than trusted outright.
             base = round((base + 12) / 2)
-        sure = "" if confidence is None else f" ({confidence:.0%} sure)"
+        sure = "" if confidence is None else f" ({confidence_words(confidence)})"
         return FactorScore("intent", base, f"Their messages read as {data.intent} intent{sure}.")
     if data.need.strip():
         points = 12 if data.timeline in ("immediate", "month") else 8

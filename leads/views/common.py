@@ -6,6 +6,7 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 
+from flexoraa.confidence import confidence_words
 from leads.models import (
     AssignmentReason,
     Intent,
@@ -154,7 +155,8 @@ def event_words(event, names: dict[int, str]) -> str:
     if event.kind == kind.ANALYSED:
         intent = _label(Intent, data.get("intent", "")).lower()
         confidence = data.get("confidence")
-        sure = f" ({confidence:.0%} sure)" if isinstance(confidence, int | float) else ""
+        sure = (f" ({confidence_words(confidence)})" if isinstance(confidence, int | float)
+                else "")
         found = [words for key, words in (
             ("budget_found", "a budget"), ("timeline", "when they want to buy"),
             ("authority", "who decides")) if data.get(key)]

@@ -1,6 +1,7 @@
 import io
 import sys
 from collections import Counter
+from dataclasses import replace
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
@@ -8,7 +9,12 @@ from django.db import DatabaseError
 from agents import nlu
 from agents.nlu import model
 from agents.nlu.corpus import ACTS, INTENTS, CorpusError, load_corpus
-from agents.nlu.evaluation import evaluate, report_lines
+from agents.nlu.evaluation import (
+    calibration_lines,
+    evaluate,
+    held_out_calibration,
+    report_lines,
+)
 from flexoraa.progress import ProgressBar
 
 
@@ -72,12 +78,21 @@ class Command(BaseCommand):
         evaluation = evaluate(corpus.test, analyze_with_new_model)
         self.stdout.write(f"\nHeld-out test split ({len(corpus.test)} messages the model "
                           "never trained on):")
-        for line in report_lines(evaluation):
+        # Before calibration: the same model with its temperature left at 1. Scaling by a
+        # temperature never changes which intent wins, so only the confidence differs.
+        uncalibrated = replace(artefact, stack=replace(artefact.stack, temperature=1.0))
+        before = held_out_calibration(corpus.test, uncalibrated.predict)
+        calibrated = evaluation.calibration
+        for line in [*report_lines(replace(evaluation, calibration=None)), "",
+                     *calibration_lines(calibrated, raw=before,
+                                        temperature=artefact.stack.temperature)]:
             self.stdout.write(f"  {line}")
         self.stdout.write(f"  chosen by cross-validation on the train split: "
                           f"{artefact.chosen['intent_classifier']} "
                           f"{artefact.chosen['cross_validated_macro_f1']}")
         metrics = {**evaluation.as_json(), "act_accuracy": evaluation.act_accuracy,
+                   "calibration": {**calibrated.as_json(), "ece_before": round(before.ece, 4),
+                                   "temperature": round(artefact.stack.temperature, 4)},
                    "chosen": artefact.chosen,
                    "per_class": evaluation.per_class, "train_size": len(corpus.train),
                    "corpus_sha256": corpus.sha256}
