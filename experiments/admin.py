@@ -76,6 +76,37 @@ class ExperimentCreateForm(forms.Form):
             del self.fields["organization"]
 
 
+class ThresholdsForm(forms.Form):
+    """The kill-switch thresholds in whole percent, as managers think of them."""
+
+    kill_error_rate_up = forms.IntegerField(label="Error rate up by more than (%)",
+                                            min_value=1, max_value=10_000)
+    kill_response_time_up = forms.IntegerField(label="Response time up by more than (%)",
+                                               min_value=1, max_value=10_000)
+    kill_hallucination_rate_up = forms.IntegerField(
+        label="Hallucination rate up by more than (%)", min_value=1, max_value=10_000)
+    kill_objection_rate_up = forms.IntegerField(label="Objection rate up by more than (%)",
+                                                min_value=1, max_value=10_000)
+    kill_min_exposure = forms.IntegerField(
+        label="Subjects each arm needs before the switches judge it", min_value=1,
+        max_value=10**9)
+
+    PERCENT_FIELDS = ("kill_error_rate_up", "kill_response_time_up",
+                      "kill_hallucination_rate_up", "kill_objection_rate_up")
+
+    @classmethod
+    def initial_for(cls, experiment: Experiment) -> dict:
+        initial = {field: round(getattr(experiment, field) * 100) for field in cls.PERCENT_FIELDS}
+        initial["kill_min_exposure"] = experiment.kill_min_exposure
+        return initial
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        changes = {field: data[field] / 100 for field in self.PERCENT_FIELDS}
+        changes["kill_min_exposure"] = data["kill_min_exposure"]
+        return changes
+
+
 class ConfigField(BoundedJSONFormField):
     def prepare_value(self, value):
         # A row left without a config shows an empty box again, not "null".
@@ -318,6 +349,8 @@ class ExperimentAdmin(TenantAdmin):
                  name="experiments_experiment_stop"),
             path("<path:object_id>/rollback/<int:variant_id>/", view(self.rollback_view),
                  name="experiments_experiment_rollback"),
+            path("<path:object_id>/thresholds/", view(self.thresholds_view),
+                 name="experiments_experiment_thresholds"),
             *super().get_urls(),
         ]
 
@@ -405,3 +438,33 @@ class ExperimentAdmin(TenantAdmin):
             run=lambda org, actor: services.variant_rollback(
                 org=org, experiment=experiment, variant=variant, actor=actor),
             done=f"Rolled back {variant.name}: its subjects get control from now on.")
+
+    def thresholds_view(self, request, object_id):
+        """The kill-switch thresholds of a draft or running experiment, changed through
+        ``experiment_thresholds_update``; its refusals show on the form."""
+        experiment = self._experiment(request, object_id)
+        change_url = reverse("admin:experiments_experiment_change", args=[experiment.pk])
+        form = ThresholdsForm(request.POST if request.method == "POST" else None,
+                              initial=ThresholdsForm.initial_for(experiment))
+        if request.method == "POST" and form.is_valid():
+            org = experiment.organization
+            try:
+                services.experiment_thresholds_update(
+                    org=org, experiment=experiment, actor=console_actor(request, org),
+                    **form.changes())
+            except FlexoraaError as exc:
+                for field, reasons in exc.fields.items():
+                    for reason in reasons:
+                        form.add_error(field if field in form.fields else None, reason)
+            else:
+                self.message_user(request, f"Saved the kill-switch thresholds of "
+                                           f"“{experiment.name}”.", messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "title": f"Kill-switch thresholds of {experiment.name}", "experiment": experiment,
+            "form": form, "cancel_url": change_url, "original": experiment,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/experiments/experiment/thresholds.html",
+                                context)

@@ -164,6 +164,15 @@ class KillSwitchMetric(models.TextChoices):
     OBJECTION_RATE = "objection", "Objection rate"
 
 
+# Each kill-switch's threshold field on the experiment, in the order the switches are judged.
+KILL_THRESHOLD_FIELDS = {
+    KillSwitchMetric.ERROR_RATE: "kill_error_rate_up",
+    KillSwitchMetric.RESPONSE_TIME: "kill_response_time_up",
+    KillSwitchMetric.HALLUCINATION_RATE: "kill_hallucination_rate_up",
+    KillSwitchMetric.OBJECTION_RATE: "kill_objection_rate_up",
+}
+
+
 class KillSwitchTrip(TenantOwned):
     """A kill-switch that tripped: the numbers that tripped it, kept for the results page's
     history and the managers' email."""

@@ -7,6 +7,7 @@ from experiments.services.lifecycle import (
     experiment_create,
     experiment_start,
     experiment_stop,
+    experiment_thresholds_update,
     variant_rollback,
 )
 from experiments.services.presets import PRESETS, experiment_preset_create
@@ -18,6 +19,7 @@ __all__ = [
     "experiment_preset_create",
     "experiment_start",
     "experiment_stop",
+    "experiment_thresholds_update",
     "kill_switch_trip",
     "kill_switches_check",
     "observation_record",

@@ -23,6 +23,7 @@ from django.utils import timezone
 from experiments import guardrails
 from experiments.errors import ExperimentStatusRefused, VariantRollbackRefused
 from experiments.models import (
+    KILL_THRESHOLD_FIELDS,
     Assignment,
     Experiment,
     ExperimentStatus,
@@ -44,14 +45,6 @@ KILL_SWITCH_ACTOR = Actor.system("job:experiments.kill_switches_check")
 
 RATE_METRICS = (KillSwitchMetric.ERROR_RATE, KillSwitchMetric.HALLUCINATION_RATE,
                 KillSwitchMetric.OBJECTION_RATE)
-
-# Each metric's threshold field on the experiment, in the order the switches are judged.
-THRESHOLD_FIELDS = {
-    KillSwitchMetric.ERROR_RATE: "kill_error_rate_up",
-    KillSwitchMetric.RESPONSE_TIME: "kill_response_time_up",
-    KillSwitchMetric.HALLUCINATION_RATE: "kill_hallucination_rate_up",
-    KillSwitchMetric.OBJECTION_RATE: "kill_objection_rate_up",
-}
 
 
 @dataclass(frozen=True)
@@ -106,7 +99,7 @@ def variant_judge(experiment: Experiment, control: ArmGuardrails,
                   variant: ArmGuardrails) -> tuple[str, guardrails.Judgement] | None:
     """The first switch this variant trips against control, as ``(metric, judgement)``;
     None while every switch is quiet."""
-    for metric, field in THRESHOLD_FIELDS.items():
+    for metric, field in KILL_THRESHOLD_FIELDS.items():
         threshold = getattr(experiment, field)
         if metric == KillSwitchMetric.RESPONSE_TIME:
             judgement = guardrails.mean_rise_judge(
@@ -141,7 +134,7 @@ def kill_switch_trip(
     """
     owned(org, experiment)
     now = now or timezone.now()
-    threshold = getattr(experiment, THRESHOLD_FIELDS[metric])
+    threshold = getattr(experiment, KILL_THRESHOLD_FIELDS[metric])
     with transaction.atomic():
         variant_rollback(org=org, experiment=experiment, variant=variant, actor=actor)
         experiment.refresh_from_db(fields=["status", "ended_at"])

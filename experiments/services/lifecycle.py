@@ -8,7 +8,7 @@ from django.utils.text import slugify
 
 from experiments import assignment
 from experiments.errors import ExperimentStatusRefused, VariantRollbackRefused
-from experiments.models import Experiment, ExperimentStatus, Variant
+from experiments.models import KILL_THRESHOLD_FIELDS, Experiment, ExperimentStatus, Variant
 from experiments.services.common import METRIC, SLUG, is_int, owned, refuse
 from flexoraa.actors import Actor
 from flexoraa.errors import NotFound
@@ -172,6 +172,53 @@ def experiment_complete(*, org: Organization, experiment: Experiment, actor: Act
     return status_move(org, experiment, to=ExperimentStatus.COMPLETED, verb="completed",
                            allowed_from={ExperimentStatus.RUNNING}, actor=actor,
                            ended_at=timezone.now())
+
+
+# The kill-switch settings a manager may change while the experiment can still trip.
+THRESHOLD_FIELDS = tuple(KILL_THRESHOLD_FIELDS.values())
+MAX_THRESHOLD = 100.0  # a rise of 10,000 %: beyond it a switch is as good as off
+
+
+def experiment_thresholds_update(
+    *, org: Organization, experiment: Experiment, actor: Actor, **changes
+) -> Experiment:
+    """Change the kill-switch thresholds (``kill_error_rate_up`` …, each a relative rise
+    above 0, e.g. 0.5 for +50 %) and ``kill_min_exposure`` (whole subjects, at least 1) of a
+    draft or running experiment, under its lock, audited with the old and new values.
+
+    Raises ``NotFound`` for another tenant's experiment, ``ExperimentInvalid`` naming the
+    field for an unknown field or a value out of range, and ``ExperimentStatusRefused`` once
+    the experiment has ended.
+    """
+    owned(org, experiment)
+    problems = {}
+    for field, value in changes.items():
+        if field in THRESHOLD_FIELDS:
+            if (not isinstance(value, int | float) or isinstance(value, bool)
+                    or not 0 < value <= MAX_THRESHOLD):
+                problems[field] = (f"Give the rise as a number above 0 and at most "
+                                   f"{MAX_THRESHOLD:g} (0.5 is +50 %).")
+        elif field == "kill_min_exposure":
+            if not is_int(value) or not 1 <= value <= 10**9:
+                problems[field] = "Give a whole number of subjects, at least 1."
+        else:
+            problems[field] = (f"Not a kill-switch setting; the settings are "
+                               f"{', '.join((*THRESHOLD_FIELDS, 'kill_min_exposure'))}.")
+    if problems:
+        refuse(problems)
+    with transaction.atomic():
+        locked = _locked(org, experiment)
+        if locked.status not in (ExperimentStatus.DRAFT, ExperimentStatus.RUNNING):
+            refuse({"status": f"A {locked.get_status_display().lower()} experiment has no "
+                              f"kill-switches to change."}, ExperimentStatusRefused)
+        before = {field: getattr(locked, field) for field in changes}
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        if changes:
+            locked.save(update_fields=list(changes))
+            audit_event_record(org=org, actor=actor, action="experiment.thresholds_update",
+                               target=locked, data={"before": before, "after": changes})
+    return locked
 
 
 def variant_rollback(
