@@ -1,5 +1,5 @@
-"""Channels, templates and inbox settings in the manager console; conversations and messages
-read-only (they change through the inbox and the providers' events).
+"""Channels, templates, canned replies and inbox settings in the manager console; conversations
+and messages read-only (they change through the inbox and the providers' events).
 
 Access tokens are write-only here: the form never shows the stored one, and leaving the field
 blank keeps it. Gmail mailboxes are connected through Google's consent screen, not typed in.
@@ -10,7 +10,18 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from agents.models import Channel, ChannelKind, Conversation, InboxSettings, Message, Template
+from agents import canned as canned_text
+from agents import selectors
+from agents.models import (
+    CannedReply,
+    Channel,
+    ChannelKind,
+    Conversation,
+    InboxSettings,
+    Message,
+    Template,
+)
+from agents.services import canned as canned_services
 from agents.services import channels as services
 from flexoraa.admin import TenantAdmin, console_actor
 
@@ -155,11 +166,15 @@ class ReadOnlyAdmin(TenantAdmin):
 
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "lead", "assignee", "unread_count", "last_inbound_at",
+    list_display = ["__str__", "lead", "assigned_to", "last_inbound_at",
                     "last_message_at", "recovery_count", "open_in_inbox"]
     list_filter = ["channel__kind"]
-    list_select_related = ["channel", "lead", "assignee__user"]
+    list_select_related = ["channel", "lead__owner__user", "handed_to__user"]
     search_fields = ["contact_name", "contact_id"]
+
+    @admin.display(description="assignee")
+    def assigned_to(self, obj):
+        return obj.assignee or "-"
 
     @admin.display(description="inbox")
     def open_in_inbox(self, obj):
@@ -177,3 +192,83 @@ class MessageAdmin(ReadOnlyAdmin):
     list_filter = ["direction", "sender", "status", "intent_verdict"]
     list_select_related = ["conversation__channel"]
     search_fields = ["provider_message_id", "client_id"]
+
+
+class CannedReplyForm(forms.ModelForm):
+    """Refusals beside their field: a taken shortcut, a placeholder that does not exist."""
+
+    class Meta:
+        model = CannedReply
+        fields = ["title", "shortcut", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 6})}
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        known = ", ".join(f"{{{name}}} ({meaning})"
+                          for name, meaning in canned_text.PLACEHOLDERS.items())
+        self.fields["body"].help_text = f"Placeholders filled in from the lead: {known}."
+
+    def clean_shortcut(self):
+        shortcut = canned_text.normalized_shortcut(self.cleaned_data["shortcut"])
+        taken = selectors.canned_replies(self.organization).filter(shortcut=shortcut)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(f"/{shortcut} is taken already; choose another "
+                                        "shortcut.")
+        return shortcut
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        unknown = canned_text.unknown_placeholders(body)
+        if unknown:
+            raise forms.ValidationError(
+                f"{{{unknown[0]}}} is not a placeholder; use one of those listed below, or "
+                "remove the braces.")
+        return body
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(TenantAdmin):
+    form = CannedReplyForm
+    list_display = ["shortcut_typed", "title", "updated_at"]
+    search_fields = ["shortcut", "title", "body"]
+    manager_can_add = True
+    manager_can_change = True
+    manager_can_delete = True
+
+    @admin.display(description="shortcut", ordering="shortcut")
+    def shortcut_typed(self, obj):
+        return f"/{obj.shortcut}"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        organization = _org_of(request, obj)
+
+        class ScopedForm(form):
+            def __init__(self, *args, **inner):
+                super().__init__(*args, organization=organization, **inner)
+
+        return ScopedForm
+
+    def save_model(self, request, obj, form, change):
+        org = _org_of(request, obj if change else None)
+        values = {field: form.cleaned_data[field] for field in ("title", "shortcut", "body")}
+        if change:
+            stored = selectors.canned_reply(org, obj.pk)
+            canned_services.canned_reply_update(org=org, reply=stored,
+                                                actor=console_actor(request, org), **values)
+            return
+        created = canned_services.canned_reply_create(org=org,
+                                                      actor=console_actor(request, org),
+                                                      **values)
+        obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        canned_services.canned_reply_delete(org=obj.organization, reply=obj,
+                                            actor=console_actor(request, obj.organization))
+
+    def delete_queryset(self, request, queryset):
+        for reply in queryset:
+            self.delete_model(request, reply)

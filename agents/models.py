@@ -4,7 +4,7 @@ Channels are a tenant's WhatsApp numbers, Instagram accounts, Messenger pages an
 mailboxes; a conversation is one lead on one channel; messages flow both ways through it.
 """
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -94,9 +94,11 @@ class Conversation(TenantOwned):
     contact_name = models.CharField(max_length=200, blank=True)
     # Gmail thread to reply in.
     thread_id = models.CharField(max_length=64, blank=True)
-    assignee = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
-    unread_count = models.PositiveIntegerField(default=0)
+    # Who holds the conversation is read through the lead (``assignee``): its owner, so a
+    # re-routed or queued lead takes its conversation along. Only a closed lead keeps its
+    # owner while its conversation goes to someone else; this is that someone.
+    handed_to = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
     last_message_at = models.DateTimeField(null=True, blank=True)
     # The customer-service window runs from the last message the lead sent.
     last_inbound_at = models.DateTimeField(null=True, blank=True)
@@ -112,8 +114,6 @@ class Conversation(TenantOwned):
                                     name="conversation_contact_once"),
         ]
         indexes = [
-            models.Index(fields=["organization", "assignee", "-last_message_at"],
-                         name="conversation_inbox"),
             models.Index(fields=["organization", "-last_message_at"],
                          name="conversation_recent"),
             # Cold recovery looks only at conversations whose last word was ours.
@@ -123,6 +123,21 @@ class Conversation(TenantOwned):
 
     def __str__(self):
         return f"{self.channel} · {self.contact_name or self.contact_id}"
+
+    @property
+    def assignee(self):
+        """The person who holds the conversation: the lead's owner, or, for a closed lead,
+        whom the conversation was handed to. ``agents.selectors.assignee_expression`` is
+        the same rule in SQL; load ``lead__owner`` and ``handed_to`` with the row."""
+        if self.handed_to_id is not None and not self.lead.is_open:
+            return self.handed_to
+        return self.lead.owner
+
+    @property
+    def assignee_id(self):
+        if self.handed_to_id is not None and not self.lead.is_open:
+            return self.handed_to_id
+        return self.lead.owner_id
 
 
 class Direction(models.TextChoices):
@@ -227,6 +242,9 @@ class Message(TenantOwned):
         ]
         indexes = [
             models.Index(fields=["conversation", "created_at"], name="message_thread"),
+            # Unread counts: a conversation's messages from the lead after a reader's mark.
+            models.Index(fields=["conversation", "id"], name="message_inbound",
+                         condition=Q(direction="inbound")),
             models.Index(fields=["provider_message_id"], name="message_provider_id",
                          condition=~Q(provider_message_id="")),
             # The scheduled-messages job reads only the due rows.
@@ -263,3 +281,58 @@ class InboxSettings(TenantOwned):
 
     def __str__(self):
         return "Inbox settings"
+
+
+class ConversationRead(TenantOwned):
+    """How far one person has read one conversation: every message up to
+    ``last_read_message_id``. Unread is what the lead wrote after it, counted per person, so
+    a manager opening a rep's thread leaves the rep's unread as it was. No row: nothing read.
+
+    Message ids, not times, mark the place: a message the provider delivers late carries an
+    older ``created_at`` but a newer id, and still counts as unread."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
+                                     related_name="reads")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    last_read_message_id = models.BigIntegerField(default=0)
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "membership"],
+                                    name="conversation_read_once"),
+        ]
+
+    def __str__(self):
+        return f"Conversation #{self.conversation_id} read by #{self.membership_id}"
+
+
+SHORTCUT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+class CannedReply(TenantOwned):
+    """A saved answer a rep inserts by typing ``/shortcut`` in the reply box. The body may
+    name the lead with placeholders (``agents.canned.PLACEHOLDERS``), filled in when it is
+    inserted."""
+
+    title = models.CharField(max_length=100)
+    shortcut = models.CharField(
+        max_length=32, validators=[RegexValidator(
+            SHORTCUT_PATTERN, "Use lower-case letters, digits, - and _ (up to 32), "
+                              "starting with a letter or digit.")],
+        help_text="Typed after / in the reply box, e.g. pricing for /pricing.",
+    )
+    body = models.TextField(max_length=4096)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["shortcut", "id"]
+        verbose_name_plural = "canned replies"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "shortcut"],
+                                    name="canned_reply_shortcut_once"),
+        ]
+
+    def __str__(self):
+        return f"/{self.shortcut} · {self.title}"

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from agents.models import (
+    CannedReply,
     Channel,
     Conversation,
     IntentVerdict,
@@ -32,6 +33,14 @@ class TemplateSerializer(serializers.ModelSerializer):
 class ConversationSerializer(serializers.ModelSerializer):
     channel_kind = serializers.CharField(source="channel.kind", read_only=True)
     window_closes_at = serializers.SerializerMethodField()
+    assignee = serializers.IntegerField(
+        source="assignee_pk", read_only=True, allow_null=True,
+        help_text="Who holds the conversation: its lead's owner (for a closed lead, whom "
+                  "the conversation was handed to).")
+    unread_count = serializers.IntegerField(
+        read_only=True, allow_null=True,
+        help_text="Messages from the lead the caller has not read. For an API key: the "
+                  "assignee's, null when nobody holds the conversation.")
 
     class Meta:
         model = Conversation
@@ -79,6 +88,13 @@ class MessageSendSerializer(serializers.Serializer):
                 {"text": ["Give either text or a template, not both and not neither."]}
             )
         return attrs
+
+
+class CannedReplySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CannedReply
+        fields = ["id", "title", "shortcut", "body", "created_at", "updated_at"]
+        read_only_fields = fields
 
 
 class IntentVerdictSerializer(serializers.Serializer):

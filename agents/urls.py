@@ -13,6 +13,8 @@ urlpatterns = [
     path("<int:pk>/reply/", views.ReplyView.as_view(), name="inbox-reply"),
     path("<int:pk>/assign/", views.AssignView.as_view(), name="inbox-assign"),
     path("<int:pk>/read/", views.MarkReadView.as_view(), name="inbox-read"),
+    path("<int:pk>/done/", views.DoneView.as_view(), name="inbox-done"),
+    path("<int:pk>/take/", views.TakeView.as_view(), name="inbox-take"),
     path("<int:pk>/messages/<int:message_pk>/verdict/", views.VerdictView.as_view(),
          name="inbox-verdict"),
     path("channels/gmail/connect/", gmail_views.GmailConnectView.as_view(),

@@ -116,6 +116,14 @@ def _make_template(org):
     return make_template(org, make_channel(org))
 
 
+def _make_canned_reply(org):
+    from agents.services.canned import canned_reply_create
+
+    return canned_reply_create(org=org, title="Pricing", shortcut="pricing",
+                               body="Hi {first_name}, our plans start at 999 a month.",
+                               actor=SETUP_ACTOR)
+
+
 def _make_experiment(org):
     from tests.experiments.factories import make_experiment
 
@@ -123,7 +131,7 @@ def _make_experiment(org):
 
 
 def _tenant_object_makers():
-    from agents.models import Channel, Conversation, Message, Template
+    from agents.models import CannedReply, Channel, Conversation, Message, Template
     from billing.models import TokenLedgerEntry
     from experiments.models import Experiment
     from leads.models import Lead, RoutingPoolMember, SlaBreach
@@ -140,6 +148,7 @@ def _tenant_object_makers():
         Conversation: _make_conversation,
         Message: _make_message,
         Template: _make_template,
+        CannedReply: _make_canned_reply,
         Experiment: _make_experiment,
     }
 

@@ -317,7 +317,6 @@ def _conversation_for(
             return Conversation.objects.create(
                 organization=org, channel=channel, lead=result.lead, contact_id=contact,
                 contact_name=email.from_name[:200], thread_id=email.thread_id[:64],
-                assignee=result.lead.owner,
             ), result.created
     except IntegrityError:
         # Another poll of the same mailbox created it first (and counted its own email).

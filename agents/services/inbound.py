@@ -116,7 +116,7 @@ def _conversation_for(channel: Channel, inbound: Inbound,
     result = _lead_for(org, channel.kind, inbound, first_message)
     conversation = Conversation.objects.create(
         organization=org, channel=channel, lead=result.lead, contact_id=inbound.contact_id,
-        contact_name=inbound.contact_name, assignee=result.lead.owner,
+        contact_name=inbound.contact_name,
     )
     return conversation, result.created
 

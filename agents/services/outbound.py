@@ -54,6 +54,9 @@ OUTBOUND_ACTOR = Actor.system("agents:message_send")
 SEND_JOB_ACTOR = Actor.system("job:agents.send_message")
 # A lead who withdrew consent, or whose data was erased, gets nothing automated.
 NO_AUTOMATION = (Status.OPTED_OUT, Status.ANONYMIZED)
+# A schedule time this close behind now is the minute a person picked as "now": it sends now.
+# An older one is refused, never sent at once as if no time had been asked for.
+SCHEDULE_GRACE = timedelta(minutes=1)
 RETRY_BASE_SECONDS = 5
 # Below the broker's visibility timeout, so a countdown is never redelivered early.
 RETRY_CAP_SECONDS = 300
@@ -94,6 +97,10 @@ def _send(*, org, conversation, sender, author, text, template, template_params,
     if scheduled_for is not None and timezone.is_naive(scheduled_for):
         raise MessageInvalid("scheduled_for: give a time with its zone.",
                              fields={"scheduled_for": ["Needs a time zone."]})
+    if scheduled_for is not None and scheduled_for < now - SCHEDULE_GRACE:
+        problem = ("That time has passed; choose a time in the future, or leave it empty to "
+                   "send now.")
+        raise MessageInvalid(f"scheduled_for: {problem}", fields={"scheduled_for": [problem]})
     scheduled = scheduled_for is not None and scheduled_for > now
     if channel.status != ChannelStatus.CONNECTED:
         raise ChannelDisconnected(f"This {channel.get_kind_display()} channel is disconnected; "

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from agents.models import (
     Channel,
@@ -146,10 +145,9 @@ def inbound_message_store(*, channel: Channel, conversation: Conversation,
         raise DuplicateMessage from exc
     # Messages arrive out of order: times only move forward, and the newest one decides.
     latest = conversation.last_inbound_at is None or received.at >= conversation.last_inbound_at
-    conversation.unread_count = F("unread_count") + 1
     conversation.last_inbound_at = max(filter(None, (conversation.last_inbound_at, received.at)))
     conversation.last_message_at = max(filter(None, (conversation.last_message_at, received.at)))
-    fields = ["unread_count", "last_inbound_at", "last_message_at"]
+    fields = ["last_inbound_at", "last_message_at"]
     if received.contact_name and not conversation.contact_name:
         conversation.contact_name = received.contact_name[:200]
         fields.append("contact_name")

@@ -4,8 +4,10 @@ read). Reads go through ``agents.selectors``, writes through ``agents.services``
 from agents.views.lists import InboxView
 from agents.views.thread import (
     AssignView,
+    DoneView,
     MarkReadView,
     ReplyView,
+    TakeView,
     TemplateFieldsView,
     ThreadMessagesView,
     ThreadView,
@@ -14,9 +16,11 @@ from agents.views.thread import (
 
 __all__ = [
     "AssignView",
+    "DoneView",
     "InboxView",
     "MarkReadView",
     "ReplyView",
+    "TakeView",
     "TemplateFieldsView",
     "ThreadMessagesView",
     "ThreadView",

@@ -77,6 +77,34 @@ def sla_badge(lead, now: datetime) -> Badge | None:
     return Badge(f"SLA due in {left_words(left)}", "warn" if left < 300 else "due")
 
 
+TIER_TONES = {"hot": "tier-hot", "warm": "tier-warm", "cold": "tier-cold"}
+INTENT_WORDS = {"high": "high intent", "medium": "medium intent", "low": "low intent"}
+
+
+def tier_badge(lead) -> Badge | None:
+    if not lead.tier:
+        return None
+    return Badge(lead.get_tier_display(), TIER_TONES.get(lead.tier, "muted"))
+
+
+def intent_badge(intent: str) -> Badge | None:
+    """The intent of the lead's latest reading, in words."""
+    words = INTENT_WORDS.get(intent or "")
+    return Badge(words, f"intent-{intent}") if words else None
+
+
+def inbox_badges(conversation, now: datetime) -> None:
+    """What a row and a thread's header show: window, SLA, tier and intent. The intent is
+    the latest message's reading (``latest_intent``, annotated by the inbox's selectors),
+    else the lead's."""
+    lead = conversation.lead
+    conversation.window = window_state(conversation, now)
+    conversation.sla = sla_badge(lead, now)
+    conversation.tier_badge = tier_badge(lead)
+    conversation.intent_badge = intent_badge(getattr(conversation, "latest_intent", None)
+                                       or lead.intent)
+
+
 def member_name(membership) -> str:
     if membership is None:
         return "nobody"

@@ -7,6 +7,7 @@ beside the form and a 4xx status) and with htmx (the changed part comes back; a 
 back with its 4xx status, which the thread lets htmx swap in)."""
 
 import uuid
+from functools import cached_property
 
 from django import forms
 from django.contrib import messages
@@ -17,21 +18,23 @@ from django.utils import timezone
 from django.views import View
 from django_htmx.http import HttpResponseClientRedirect
 
-from agents import selectors
+from agents import canned, selectors
 from agents.errors import MessageInvalid
 from agents.models import Direction, MessageStatus, SenderKind
 from agents.services import inbox, outbound
 from agents.templates_text import template_render
 from agents.views.common import (
     contact_name,
+    inbox_badges,
     member_name,
     sender_words,
-    sla_badge,
     window_state,
 )
-from flexoraa.errors import FlexoraaError
+from agents.views.lists import inbox_query, query_string, sdr_tiers
+from flexoraa.errors import FlexoraaError, PermissionDenied
 from flexoraa.tenancy import role_is_managing
 from flexoraa.views import TenantPageMixin
+from leads import services as lead_services
 
 MAX_PARAMS = 20
 
@@ -56,15 +59,43 @@ def _params(data) -> list[str]:
     return params
 
 
+# How a refusal names a field on the page (the API names them by their keys).
+FIELD_WORDS = {"scheduled_for": "Schedule for", "text": "Message"}
+NOT_TAKEN = ("Nobody holds this conversation yet: take it (or ask a manager to assign it) "
+             "before you reply.")
+
+
+def page_words(error: FlexoraaError) -> str:
+    """A service's refusal as a page shows it: "Schedule for: …", not "scheduled_for: …"."""
+    field, _, rest = error.message.partition(": ")
+    if rest and field in FIELD_WORDS:
+        return f"{FIELD_WORDS[field]}: {rest}"
+    return error.message
+
+
 class ConversationPageMixin(TenantPageMixin):
     """A conversation in the person's reach; anything else is the same 404."""
 
     def get_conversation(self, pk):
-        return selectors.conversation_for(self.organization, self.membership, pk)
+        return selectors.conversation_for(self.organization, self.membership, pk,
+                                          tiers=self.tiers)
+
+    @cached_property
+    def tiers(self) -> list[str]:
+        """An SDR also opens the unassigned conversations of the tiers they may take."""
+        return sdr_tiers(self.organization, self.membership)
 
     @property
     def is_manager(self) -> bool:
         return role_is_managing(self.membership.role)
+
+    def may_reply(self, conversation) -> bool:
+        """Anyone who reaches a conversation someone holds may reply; an SDR reading an
+        unassigned one takes it first."""
+        return self.is_manager or conversation.assignee_id is not None
+
+    def list_query(self, data):
+        return inbox_query(data, managing=self.is_manager)[0]
 
     def message_context(self, message, conversation) -> None:
         message.who = sender_words(message, conversation)
@@ -73,13 +104,17 @@ class ConversationPageMixin(TenantPageMixin):
         if message.intent_verdict_by_id:
             message.judged_by = member_name(message.intent_verdict_by)
 
-    def thread_context(self, conversation, *, reply=None, **extra) -> dict:
+    def thread_context(self, conversation, *, reply=None, thread=None, **extra) -> dict:
         org = self.organization
         now = timezone.now()
         conversation.who = contact_name(conversation)
-        conversation.window = window_state(conversation, now)
-        conversation.sla = sla_badge(conversation.lead, now)
-        thread = selectors.thread_messages(org, conversation)
+        if thread is None:
+            thread = selectors.thread_messages(org, conversation)
+        # The latest reading is in the thread already: no query for the intent badge.
+        conversation.latest_intent = next(
+            (m.predicted_intent for m in reversed(thread)
+             if m.direction == Direction.INBOUND and m.predicted_intent), "")
+        inbox_badges(conversation, now)
         for message in thread:
             self.message_context(message, conversation)
         can_assign = self.is_manager or self.membership.pk in (
@@ -93,18 +128,31 @@ class ConversationPageMixin(TenantPageMixin):
             "conversation": conversation, "lead": conversation.lead, "thread": thread,
             "can_assign": can_assign, "members": members, "managing": self.is_manager,
             "assignee_name": member_name(conversation.assignee),
+            "may_reply": self.may_reply(conversation),
+            "may_take": conversation.assignee_id is None and conversation.lead.is_open,
         }
         context.update(self.reply_context(conversation, **(reply or {})))
         context.update(extra)
         return context
 
+    def canned_context(self, conversation) -> list[dict]:
+        """The tenant's canned replies with this lead's names filled in."""
+        names = canned.Names(
+            lead_name=conversation.lead.name or conversation.contact_name,
+            my_name=member_name(self.membership), company=self.organization.name)
+        return [{"id": reply.pk, "shortcut": reply.shortcut, "title": reply.title,
+                 "body": canned.fill(reply.body, names)}
+                for reply in selectors.canned_replies(self.organization)]
+
     def reply_context(self, conversation, *, text="", template_id="", params=None,
                       scheduled_for="", error="", client_id=None, done="") -> dict:
         state = conversation.window
-        templates, template = [], None
+        templates, template, replies = [], None, []
         if not state.free_text:
             templates = list(selectors.templates_for(conversation))
             template = next((t for t in templates if str(t.pk) == str(template_id)), None)
+        elif self.may_reply(conversation):
+            replies = self.canned_context(conversation)
         params = list(params or [])
         fields = []
         if template is not None:
@@ -118,19 +166,44 @@ class ConversationPageMixin(TenantPageMixin):
                 value or f"{{{{{n}}}}}" for n, value in enumerate(params, 1)
             ]) if template else "",
             "scheduled_for": scheduled_for, "reply_error": error, "reply_done": done,
-            "client_id": client_id or uuid.uuid4().hex,
+            "client_id": client_id or uuid.uuid4().hex, "canned_replies": replies,
         }
 
 
+def _mark_read(view, conversation, thread) -> None:
+    """The person has seen what the page shows: up to its newest message."""
+    if thread:
+        inbox.conversation_mark_read(org=view.organization, conversation=conversation,
+                                     actor=view.actor, up_to=max(m.pk for m in thread),
+                                     known_mark=conversation.read_mark)
+
+
 class ThreadView(ConversationPageMixin, View):
-    """The thread; opening it marks the conversation read."""
+    """The thread; opening it marks it read for this person only. It carries the list it was
+    opened from (the list's query), for j / k, "done" and the way back.
+
+    ``?canned=<id>`` puts a canned reply into the box (after ``text``, what was typed): how
+    the reply box inserts one without JavaScript."""
 
     def get(self, request, pk):
         conversation = self.get_conversation(pk)
-        inbox.conversation_mark_read(org=self.organization, conversation=conversation,
-                                     actor=self.actor)
-        context = self.thread_context(conversation,
-                                      reply={"template_id": request.GET.get("template", "")})
+        thread = selectors.thread_messages(self.organization, conversation)
+        _mark_read(self, conversation, thread)
+        text = request.GET.get("text", "")
+        if request.GET.get("canned"):
+            chosen = selectors.canned_reply(self.organization, request.GET["canned"])
+            body = next(r["body"] for r in self.canned_context(conversation)
+                        if r["id"] == chosen.pk)
+            text = f"{text.rstrip()}\n{body}" if text.strip() else body
+        query = self.list_query(request.GET)
+        before, after = selectors.inbox_neighbours(self.organization, self.membership, query,
+                                                   conversation.pk, tiers=self.tiers)
+        list_query = query_string(query)
+        context = self.thread_context(
+            conversation, thread=thread,
+            reply={"template_id": request.GET.get("template", ""), "text": text},
+            list_query=list_query, previous_id=before, next_id=after,
+        )
         return render(request, "agents/inbox/thread.html", context)
 
 
@@ -139,9 +212,8 @@ class ThreadMessagesView(ConversationPageMixin, View):
 
     def get(self, request, pk):
         conversation = self.get_conversation(pk)
-        inbox.conversation_mark_read(org=self.organization, conversation=conversation,
-                                     actor=self.actor)
         thread = selectors.thread_messages(self.organization, conversation)
+        _mark_read(self, conversation, thread)
         for message in thread:
             self.message_context(message, conversation)
         return render(request, "agents/inbox/_messages.html",
@@ -189,6 +261,8 @@ class ReplyView(ConversationPageMixin, View):
         return render(request, "agents/inbox/_reply_done.html", context)
 
     def send(self, conversation, data, template_id, params):
+        if not self.may_reply(conversation):
+            raise PermissionDenied(NOT_TAKEN)
         schedule = ScheduleField(data)
         if not schedule.is_valid():
             problem = schedule.errors["scheduled_for"][0]
@@ -215,7 +289,7 @@ class ReplyView(ConversationPageMixin, View):
 
     def refused(self, request, conversation, typed, error):
         status = error.status_code if 400 <= error.status_code < 500 else 400
-        context = self.thread_context(conversation, reply={**typed, "error": error.message})
+        context = self.thread_context(conversation, reply={**typed, "error": page_words(error)})
         if request.htmx:
             return render(request, "agents/inbox/_reply_box.html", context, status=status)
         return render(request, "agents/inbox/thread.html", context, status=status)
@@ -291,3 +365,40 @@ class MarkReadView(ConversationPageMixin, View):
             return HttpResponse(status=204)
         messages.success(request, "Marked as read.")
         return redirect("inbox-list")
+
+
+class DoneView(ConversationPageMixin, View):
+    """"Done" (the e key): the conversation is read for this person, who moves on to the
+    next one of the list the thread was opened from (or back to the list at its end). The
+    lead's status is left alone: the lead page says where a lead stands."""
+
+    def post(self, request, pk):
+        conversation = self.get_conversation(pk)
+        inbox.conversation_mark_read(org=self.organization, conversation=conversation,
+                                     actor=self.actor)
+        if request.htmx:
+            return HttpResponse(status=204)
+        query = self.list_query(request.GET)
+        _before, after = selectors.inbox_neighbours(self.organization, self.membership, query,
+                                                    conversation.pk, tiers=self.tiers)
+        back = query_string(query)
+        if after is None:
+            messages.success(request, "Done. That was the last conversation of the list.")
+            return redirect(f"{reverse('inbox-list')}?{back}")
+        return redirect(f"{reverse('inbox-thread', args=[after])}?{back}")
+
+
+class TakeView(ConversationPageMixin, View):
+    """An SDR takes an unassigned conversation: its lead leaves the unassigned queue for
+    them (``lead_claim``, with the queue's rules: their tier pool, their capacity)."""
+
+    def post(self, request, pk):
+        conversation = self.get_conversation(pk)
+        try:
+            lead_services.lead_claim(org=self.organization, lead=conversation.lead,
+                                     actor=self.actor)
+        except FlexoraaError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "It is yours now.")
+        return redirect("inbox-thread", pk=conversation.pk)

@@ -38,7 +38,9 @@ def make_template(org, channel, *, name="follow_up", body="Hi {{1}}, are you sti
 
 
 def make_conversation(org, *, channel=None, lead=None, contact_id=None, last_inbound_at=None,
-                      last_outbound_at=None, assignee=None):
+                      last_outbound_at=None, handed_to=None):
+    """A conversation of ``lead`` (held by its owner; ``handed_to`` counts once the lead is
+    closed)."""
     channel = channel or make_channel(org)
     lead = lead or make_lead(org)
     if contact_id is None:
@@ -48,7 +50,7 @@ def make_conversation(org, *, channel=None, lead=None, contact_id=None, last_inb
     last_message_at = max(filter(None, (last_inbound_at, last_outbound_at)), default=None)
     return Conversation.objects.create(
         organization=org, channel=channel, lead=lead, contact_id=contact_id,
-        assignee=assignee if assignee is not None else lead.owner,
+        handed_to=handed_to,
         last_inbound_at=last_inbound_at, last_outbound_at=last_outbound_at,
         last_message_at=last_message_at,
     )

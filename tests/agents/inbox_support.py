@@ -19,3 +19,16 @@ def open_conversation(owner, *, hours_ago=1, name="Asha Lead", kind=ChannelKind.
                                      lead=lead, last_inbound_at=last_in)
     make_message(org, conversation, body=f"Hello from {name}", at=last_in)
     return conversation
+
+
+def unread_of(conversation, reader=None) -> int:
+    """The conversation's unread messages for ``reader`` (a membership), or for whoever
+    holds it; with nobody holding it, every message from the lead."""
+    from agents import selectors
+    from agents.models import Conversation, Direction
+
+    rows = Conversation.objects.filter(pk=conversation.pk)
+    found = selectors.with_unread(rows, reader).get().unread_count
+    if found is None:
+        return conversation.messages.filter(direction=Direction.INBOUND).count()
+    return found

@@ -8,7 +8,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from agents import selectors
-from agents.models import Conversation, Direction
+from agents.models import Conversation, ConversationRead, Direction
+from agents.selectors import ALL, MINE, UNASSIGNED, InboxQuery
 from agents.services import inbox
 from flexoraa.actors import Actor
 from flexoraa.errors import NotFound, PermissionDenied, ValidationFailed
@@ -42,31 +43,33 @@ def test_the_list_carries_a_preview_of_the_last_message(org, sdr):
     make_message(org, conversation, body="first", at=now - timedelta(minutes=5))
     make_message(org, conversation, direction=Direction.OUTBOUND, body="x" * 500, at=now)
 
-    (row,) = selectors.inbox_conversations(org, sdr, mine_only=True)
+    (row,) = selectors.inbox_conversations(org, sdr, InboxQuery(view=MINE))
 
     assert row.preview_body == "x" * selectors.PREVIEW_CHARS
     assert row.preview_direction == "outbound"
 
 
-def test_an_sdr_reaches_their_assigned_and_owned_conversations_only(org, sdr, other_sdr,
-                                                                    manager):
+def test_an_sdr_reaches_their_own_and_handed_over_conversations_only(org, sdr, other_sdr,
+                                                                     manager):
     owned = conversation_of(sdr)
-    assigned = conversation_of(other_sdr)
-    Conversation.objects.filter(pk=assigned.pk).update(assignee=sdr)
+    handed = conversation_of(other_sdr)
+    lead_services.lead_update(org=org, lead=handed.lead, actor=Actor.for_member(manager),
+                              status=Status.WON)
+    Conversation.objects.filter(pk=handed.pk).update(handed_to=sdr)
     colleagues = conversation_of(other_sdr)
 
-    seen = set(selectors.inbox_conversations(org, sdr, mine_only=False)
+    seen = set(selectors.inbox_conversations(org, sdr, InboxQuery(view=MINE))
                .values_list("pk", flat=True))
 
-    assert seen == {owned.pk, assigned.pk}
+    assert seen == {owned.pk, handed.pk}
     assert selectors.conversation_for(org, sdr, owned.pk) == owned
     with pytest.raises(Http404):
         selectors.conversation_for(org, sdr, colleagues.pk)
-    everyone = selectors.inbox_conversations(org, manager, mine_only=False)
+    everyone = selectors.inbox_conversations(org, manager, InboxQuery(view=ALL))
     assert everyone.count() == 3
-    assert selectors.inbox_conversations(org, manager, mine_only=True).count() == 0
-    assert list(selectors.inbox_conversations(org, manager, mine_only=False,
-                                              assignee="none")) == []
+    assert selectors.inbox_conversations(org, manager, InboxQuery(view=MINE)).count() == 0
+    assert list(selectors.inbox_conversations(org, manager,
+                                              InboxQuery(view=UNASSIGNED))) == []
 
 
 def test_another_tenants_conversation_is_not_found(org, other_org, manager):
@@ -74,7 +77,7 @@ def test_another_tenants_conversation_is_not_found(org, other_org, manager):
     theirs = conversation_of(outsider)
     with pytest.raises(Http404):
         selectors.conversation_for(org, manager, theirs.pk)
-    assert selectors.inbox_conversations(org, manager, mine_only=False).count() == 0
+    assert selectors.inbox_conversations(org, manager, InboxQuery(view=ALL)).count() == 0
 
 
 def test_only_approved_templates_of_the_conversations_channel_are_offered(org, sdr):
@@ -98,17 +101,25 @@ def test_the_thread_is_oldest_first(org, sdr):
 
 # --- reading ------------------------------------------------------------------------------
 
-def test_marking_read_clears_the_unread_count_and_refuses_another_tenant(org, other_org, sdr):
+def test_marking_read_clears_only_the_readers_unread_and_refuses_another_tenant(
+    org, other_org, sdr, manager
+):
     conversation = conversation_of(sdr)
-    Conversation.objects.filter(pk=conversation.pk).update(unread_count=5)
-    conversation.refresh_from_db()
+    make_message(org, conversation, body="one")
+    last = make_message(org, conversation, body="two")
 
     inbox.conversation_mark_read(org=org, conversation=conversation, actor=Actor.for_member(sdr))
 
-    assert Conversation.objects.get(pk=conversation.pk).unread_count == 0
+    assert unread_of(org, sdr, conversation) == 0
+    assert unread_of(org, manager, conversation) == 2
+    assert ConversationRead.objects.get(membership=sdr).last_read_message_id == last.pk
     with pytest.raises(NotFound):
         inbox.conversation_mark_read(org=other_org, conversation=conversation,
                                      actor=Actor.for_member(sdr))
+
+
+def unread_of(org, membership, conversation):
+    return selectors.conversation_for(org, membership, conversation.pk).unread_count
 
 
 # --- assigning ----------------------------------------------------------------------------
@@ -127,18 +138,6 @@ def test_a_manager_reassigns_and_the_lead_that_followed_the_conversation_moves_t
     assert event.data == {"from": sdr.pk, "to": other_sdr.pk, "transfer": False}
     assert event.actor_user_id == manager.user_id
     assert AuditEvent.objects.for_org(org).filter(action="lead.reassigned").exists()
-
-
-def test_a_lead_owned_by_someone_else_keeps_its_owner(org, manager, sdr, other_sdr):
-    conversation = conversation_of(sdr)
-    Conversation.objects.filter(pk=conversation.pk).update(assignee=manager)
-    conversation.refresh_from_db()
-
-    inbox.conversation_assign(org=org, conversation=conversation, assignee=other_sdr.pk,
-                              actor=Actor.for_member(manager))
-
-    assert Conversation.objects.get(pk=conversation.pk).assignee_id == other_sdr.pk
-    assert Lead.objects.get(pk=conversation.lead_id).owner_id == sdr.pk
 
 
 def test_a_closed_lead_stays_put_while_its_conversation_moves(org, manager, sdr, other_sdr):

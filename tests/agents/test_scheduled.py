@@ -36,12 +36,20 @@ def test_a_message_for_later_waits_as_scheduled_and_touches_nothing_yet(
     assert chat.lead.first_response_at is None
 
 
-def test_a_time_in_the_past_sends_at_once(org, django_capture_on_commit_callbacks):
+def test_the_minute_just_gone_sends_at_once(org, django_capture_on_commit_callbacks):
     chat = make_conversation(org, last_inbound_at=ago(1))
     with django_capture_on_commit_callbacks() as callbacks:
-        message = schedule(org, chat, timezone.now() - timedelta(minutes=1))
+        message = schedule(org, chat, timezone.now() - timedelta(seconds=40))
     assert message.status == MessageStatus.QUEUED
     assert len(callbacks) == 1
+
+
+def test_a_time_further_in_the_past_is_refused(org):
+    chat = make_conversation(org, last_inbound_at=ago(1))
+    with pytest.raises(MessageInvalid, match="That time has passed") as refused:
+        schedule(org, chat, timezone.now() - timedelta(minutes=5))
+    assert list(refused.value.fields) == ["scheduled_for"]
+    assert not Message.objects.exists()
 
 
 def test_free_text_scheduled_after_the_window_closes_is_refused_now(org):

@@ -252,7 +252,7 @@ def test_a_nul_typed_in_the_inbox_reply_is_a_reason_on_the_page_not_a_500(login_
     from agents.models import Message
     from tests.agents.factories import make_conversation
 
-    conversation = make_conversation(org, last_inbound_at=timezone.now(), assignee=manager)
+    conversation = make_conversation(org, last_inbound_at=timezone.now())
     before = database_rows()
 
     response = login_client(manager).post(f"/inbox/{conversation.pk}/reply/",
