@@ -22,8 +22,8 @@ PAGE_SIZE = 50
 ME = "me"
 
 VIEW_LABELS = {MINE: "Mine", UNASSIGNED: "Unassigned", ALL: "All"}
-SORT_CHOICES = [(URGENT, "Most urgent first"), (RECENT, "Latest activity first"),
-                (OLDEST, "Quiet the longest first")]
+SORT_CHOICES = [(URGENT, "Most urgent"), (RECENT, "Latest activity"),
+                (OLDEST, "Quiet the longest")]
 ALL_FOR_MANAGERS = "All conversations are for managers; here are yours."
 
 

@@ -61,12 +61,15 @@ def _params(data) -> list[str]:
 
 # How a refusal names a field on the page (the API names them by their keys).
 FIELD_WORDS = {"scheduled_for": "Schedule for", "text": "Message"}
+BLANK_REPLY = "The message is empty: write something before you send it."
 NOT_TAKEN = ("Nobody holds this conversation yet: take it (or ask a manager to assign it) "
              "before you reply.")
 
 
 def page_words(error: FlexoraaError) -> str:
     """A service's refusal as a page shows it: "Schedule for: …", not "scheduled_for: …"."""
+    if error.message == "text: write a message.":
+        return BLANK_REPLY
     field, _, rest = error.message.partition(": ")
     if rest and field in FIELD_WORDS:
         return f"{FIELD_WORDS[field]}: {rest}"

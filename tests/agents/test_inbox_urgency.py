@@ -84,7 +84,7 @@ def test_the_list_page_is_most_urgent_first_and_offers_the_other_orders(
     client = login_client(manager)
     page = page_of(client.get("/inbox/"))
     assert page.index("Breached Bala") < page.index("Soon Sona") < page.index("Later Lata")
-    assert '<option value="urgent" selected>Most urgent first</option>' in page
+    assert '<option value="urgent" selected>Most urgent</option>' in page
     recent = page_of(client.get("/inbox/", {"sort": "recent"}))
     assert recent.index("Answered Anu") < recent.index("Later Lata")
     odd = page_of(client.get("/inbox/", {"sort": "sideways"}))

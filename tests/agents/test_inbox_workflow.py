@@ -15,6 +15,8 @@ from tests.leads.pages_support import HTMX, page_of, query_count
 
 pytestmark = pytest.mark.django_db
 
+BLANK = "The message is empty: write something before you send it."
+
 
 @pytest.fixture
 def three(org, sdr):
@@ -111,10 +113,10 @@ def test_a_blank_reply_is_told_inside_the_thread(sdr, login_client, text):
     assert htmx.status_code == 400
     fragment = page_of(htmx)
     assert fragment.lstrip().startswith('<section id="reply-box"') and "<html" not in fragment
-    assert 'data-testid="reply-error">Message: write a message.<' in fragment
+    assert f'data-testid="reply-error">{BLANK}<' in fragment
     assert 'aria-invalid="true"' in fragment
     assert plain.status_code == 400
-    assert "<html" in page_of(plain) and "Message: write a message." in page_of(plain)
+    assert "<html" in page_of(plain) and BLANK in page_of(plain)
     assert "Hello from Open Olga" in page_of(plain)
     assert not Message.objects.filter(conversation=conversation, direction="outbound").exists()
 
