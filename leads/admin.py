@@ -1,5 +1,5 @@
-"""LeadOS in the manager console: leads (with reassignment), SLA breaches, routing pools and
-lead settings. Every write goes through a service."""
+"""LeadOS in the manager console: leads (with reassignment), SLA breaches, routing pools,
+lead settings and lost reasons. Every write goes through a service."""
 
 from django import forms
 from django.conf import settings
@@ -14,7 +14,14 @@ from flexoraa.admin import TenantAdmin, console_actor, is_tenant_manager
 from flexoraa.models import Organization
 from leads import csv_import, selectors, services
 from leads.errors import CsvHeaderRefused
-from leads.models import Lead, LeadAssignment, LeadSettings, RoutingPoolMember, SlaBreach
+from leads.models import (
+    Lead,
+    LeadAssignment,
+    LeadSettings,
+    LostReason,
+    RoutingPoolMember,
+    SlaBreach,
+)
 from leads.services.config import SETTINGS_FIELDS
 
 
@@ -265,3 +272,52 @@ class LeadSettingsAdmin(TenantAdmin):
                 reverse("admin:leads_leadsettings_change", args=[saved.pk])
             )
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(LostReason)
+class LostReasonAdmin(TenantAdmin):
+    """Each tenant's reasons a lead is lost: managers add, rename, reorder and retire them.
+    A manager opening the list for the first time finds the default list to start from."""
+
+    list_display = ["label", "position", "is_active"]
+    list_editable = ["position", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["label"]
+    ordering = ["position", "label"]
+    fields = ["label", "position", "is_active"]
+    manager_can_add = True
+    manager_can_change = True
+    manager_can_delete = True
+
+    def changelist_view(self, request, extra_context=None):
+        if request.organization is not None:
+            services.lost_reasons_seed(org=request.organization)
+        return super().changelist_view(request, extra_context)
+
+    def _org(self, request, obj):
+        if request.user.is_superuser and obj.organization_id:
+            return obj.organization
+        return request.organization
+
+    def save_model(self, request, obj, form, change):
+        org = self._org(request, obj)
+        actor = console_actor(request, org)
+        if change:
+            saved = services.lost_reason_update(
+                # The list's inline edits carry position and active only.
+                org=org, reason=obj, actor=actor, label=form.cleaned_data.get("label"),
+                position=form.cleaned_data.get("position"),
+                is_active=form.cleaned_data.get("is_active"))
+        else:
+            saved = services.lost_reason_create(
+                org=org, label=obj.label, position=obj.position, is_active=obj.is_active,
+                actor=actor)
+        obj.pk, obj.organization = saved.pk, org
+
+    def delete_model(self, request, obj):
+        services.lost_reason_delete(org=obj.organization, reason=obj,
+                                    actor=console_actor(request, obj.organization))
+
+    def delete_queryset(self, request, queryset):
+        for reason in queryset:
+            self.delete_model(request, reason)

@@ -1,8 +1,9 @@
 """LeadOS API: leads (intake, edits, assignment, first response, timeline, SLA report, the
-unassigned queue and claiming from it), SLA breaches and routing pools. Registered on the one
-router."""
+unassigned queue and claiming from it, notes and follow-ups), follow-ups, lost reasons, SLA
+breaches and routing pools. Registered on the one router."""
 
 import django_filters
+from django.db.models import Q
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -20,15 +21,30 @@ from flexoraa.filters import TenantFilterSet
 from flexoraa.models import Role
 from flexoraa.tenancy import request_role
 from leads import selectors, services
-from leads.models import Lead, RoutingPoolMember, SlaBreach, Source, Status, Tier
+from leads.models import (
+    FollowUp,
+    Lead,
+    LostReason,
+    RoutingPoolMember,
+    SlaBreach,
+    Source,
+    Status,
+    Tier,
+)
 from leads.serializers import (
     FirstResponseSerializer,
+    FollowUpCreateSerializer,
+    FollowUpRescheduleSerializer,
+    FollowUpSerializer,
     LeadAssignSerializer,
     LeadIntakeResultSerializer,
     LeadIntakeSerializer,
     LeadSerializer,
     LeadTimelineSerializer,
     LeadUpdateSerializer,
+    LostReasonSerializer,
+    NoteCreateSerializer,
+    NoteSerializer,
     RoutingPoolMemberSerializer,
     SlaBreachSerializer,
     SlaReportQuerySerializer,
@@ -64,7 +80,7 @@ class LeadViewSet(
 ):
     """Leads. SDRs see and work only their own; managers and API keys see the tenant's."""
 
-    queryset = Lead.objects.select_related("owner__user").order_by("-id")
+    queryset = Lead.objects.select_related("owner__user", "lost_reason").order_by("-id")
     serializer_class = LeadSerializer
     filterset_class = LeadFilter
     allowed_roles = ALL_ROLES
@@ -74,6 +90,9 @@ class LeadViewSet(
         return queryset.filter(owner=membership)
 
     def get_serializer_class(self):
+        if self.action in ("notes", "follow_ups") and self.request.method == "POST":
+            return {"notes": NoteCreateSerializer,
+                    "follow_ups": FollowUpCreateSerializer}[self.action]
         return {
             "create": LeadIntakeSerializer, "partial_update": LeadUpdateSerializer,
             "assign": LeadAssignSerializer, "first_response": FirstResponseSerializer,
@@ -193,6 +212,50 @@ class LeadViewSet(
         }
         return Response(LeadTimelineSerializer(body).data)
 
+    @extend_schema(methods=["GET"], responses=NoteSerializer(many=True),
+                   description="The lead's internal notes, newest first.")
+    @extend_schema(methods=["POST"], request=NoteCreateSerializer,
+                   responses={201: NoteSerializer},
+                   description="Write an internal note; each colleague it @mentions is "
+                               "notified once.")
+    @action(detail=True, methods=["get", "post"], filterset_class=None)
+    def notes(self, request, pk=None):
+        """The lead's internal notes (GET), or a new one (POST)."""
+        lead = self.get_object()
+        if request.method == "POST":
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            note = services.note_add(org=self.organization, lead=lead, actor=self.actor,
+                                     body=serializer.validated_data["body"])
+            note = selectors.notes_for_org(self.organization).get(pk=note.pk)
+            return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+        notes = selectors.notes_for_org(self.organization).filter(lead=lead)
+        page = self.paginate_queryset(notes)
+        return self.get_paginated_response(NoteSerializer(page, many=True).data)
+
+    @extend_schema(methods=["GET"], responses=FollowUpSerializer(many=True),
+                   description="The lead's follow-ups, soonest due first.")
+    @extend_schema(methods=["POST"], request=FollowUpCreateSerializer,
+                   responses={201: FollowUpSerializer},
+                   description="Set a follow-up; a due time in the past is refused. Its owner "
+                               "is notified when it comes due.")
+    @action(detail=True, methods=["get", "post"], url_path="follow-ups", filterset_class=None)
+    def follow_ups(self, request, pk=None):
+        """The lead's follow-ups (GET), or a new one (POST)."""
+        lead = self.get_object()
+        if request.method == "POST":
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            follow_up = services.follow_up_set(
+                org=self.organization, lead=lead, actor=self.actor, due_at=data["due_at"],
+                note=data["note"], owner=data.get("owner"))
+            follow_up = selectors.follow_ups_for_org(self.organization).get(pk=follow_up.pk)
+            return Response(FollowUpSerializer(follow_up).data, status=status.HTTP_201_CREATED)
+        follow_ups = selectors.follow_ups_for_org(self.organization).filter(lead=lead)
+        page = self.paginate_queryset(follow_ups.order_by("due_at", "id"))
+        return self.get_paginated_response(FollowUpSerializer(page, many=True).data)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("owner", int, description="A membership id; SDRs always get "
@@ -264,7 +327,76 @@ class RoutingPoolMemberViewSet(
                                             actor=self.actor)
 
 
+class FollowUpFilter(TenantFilterSet):
+    open = django_filters.BooleanFilter(field_name="done_at", lookup_expr="isnull",
+                                        label="Open (not done) only")
+
+    class Meta:
+        model = FollowUp
+        fields = ["lead", "owner", "open"]
+
+
+@extend_schema_view(partial_update=extend_schema(
+    request=FollowUpRescheduleSerializer, responses={
+        200: FollowUpSerializer,
+        409: OpenApiResponse(description="The follow-up is done."),
+    }, description="Reschedule: a new due time in the future (and a new note when given)."))
+class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      mixins.UpdateModelMixin, TenantViewSet):
+    """Follow-ups. SDRs see theirs and those on their leads; managers and integrations the
+    tenant's. Set one on a lead (POST /api/leads/{id}/follow-ups/)."""
+
+    queryset = FollowUp.objects.select_related("lead", "owner__user").order_by("due_at", "id")
+    serializer_class = FollowUpSerializer
+    filterset_class = FollowUpFilter
+    allowed_roles = ALL_ROLES
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def filter_for_sdr(self, queryset, membership):
+        return queryset.filter(Q(owner=membership) | Q(lead__owner=membership))
+
+    def get_serializer_class(self):
+        if self.action == "partial_update":
+            return FollowUpRescheduleSerializer
+        return FollowUpSerializer
+
+    def partial_update(self, request, *args, **kwargs):
+        follow_up = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        follow_up = services.follow_up_reschedule(
+            org=self.organization, follow_up=follow_up, actor=self.actor,
+            due_at=data["due_at"], note=data.get("note"))
+        return Response(FollowUpSerializer(self.get_queryset().get(pk=follow_up.pk)).data)
+
+    @extend_schema(request=None, responses=FollowUpSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        """Mark the follow-up done (again changes nothing)."""
+        follow_up = services.follow_up_complete(org=self.organization,
+                                                follow_up=self.get_object(), actor=self.actor)
+        return Response(FollowUpSerializer(self.get_queryset().get(pk=follow_up.pk)).data)
+
+
+class LostReasonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """The organization's reasons a lead is lost (managers edit them in the console). Moving
+    a lead to lost names one of the active ones."""
+
+    queryset = LostReason.objects.order_by("position", "label", "id")
+    serializer_class = LostReasonSerializer
+    allowed_roles = ALL_ROLES
+    filterset_fields = ["is_active"]
+
+    def list(self, request, *args, **kwargs):
+        # A tenant that never needed one gets the default list to choose from.
+        services.lost_reasons_seed(org=self.organization)
+        return super().list(request, *args, **kwargs)
+
+
 router.register("leads", LeadViewSet, basename="lead")
+router.register("follow-ups", FollowUpViewSet, basename="follow-up")
+router.register("lost-reasons", LostReasonViewSet, basename="lost-reason")
 router.register("sla-breaches", SlaBreachViewSet, basename="sla-breach")
 router.register("routing-pool-members", RoutingPoolMemberViewSet,
                 basename="routing-pool-member")

@@ -19,6 +19,8 @@ class Tier(models.TextChoices):
 
 class Status(models.TextChoices):
     NEW = "new", "New"
+    # Someone wrote to the lead: the first reply moves a new lead here (once).
+    CONTACTED = "contacted", "Contacted"
     QUALIFYING = "qualifying", "Qualifying"
     QUALIFIED = "qualified", "Qualified"
     WON = "won", "Won"
@@ -29,7 +31,7 @@ class Status(models.TextChoices):
 
 # A lead an SDR still has to work: it counts against their capacity and is watched by the
 # SLA and leakage jobs.
-OPEN_STATUSES = (Status.NEW, Status.QUALIFYING, Status.QUALIFIED)
+OPEN_STATUSES = (Status.NEW, Status.CONTACTED, Status.QUALIFYING, Status.QUALIFIED)
 
 
 class Source(models.TextChoices):
@@ -123,6 +125,11 @@ class Lead(TenantOwned):
     verification_status = models.CharField(max_length=8, choices=VerificationStatus.choices)
     verification = models.JSONField(default=dict, blank=True)
 
+    # Why a lost lead was lost: required on the way to lost, cleared when it reopens.
+    lost_reason = models.ForeignKey(
+        "LostReason", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
     # SLA: the first response the current tier promises. Breach is stamped once.
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
@@ -165,7 +172,8 @@ class Lead(TenantOwned):
             models.Index(
                 fields=["organization", "first_response_due_at", "id"],
                 name="lead_unassigned_queue",
-                condition=Q(owner__isnull=True, status__in=["new", "qualifying", "qualified"]),
+                condition=Q(owner__isnull=True,
+                            status__in=["new", "contacted", "qualifying", "qualified"]),
             ),
             # The leakage scan scans only leads whose owner has not acted yet.
             models.Index(
@@ -204,6 +212,8 @@ class LeadEvent(TenantOwned):
         QUEUED = "queued", "Waiting in the unassigned queue"
         LEAK_KEPT = "leak_kept", "Kept by its owner: no other SDR had room"
         SLA_CHANGED = "sla_changed", "First-response target changed"
+        NOTE = "note", "Note added"
+        FOLLOW_UP = "follow_up", "Follow-up"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -392,3 +402,81 @@ class LeadSettings(TenantOwned):
     def sla_minutes(self, tier: str) -> int:
         return {Tier.HOT: self.sla_hot_minutes, Tier.WARM: self.sla_warm_minutes,
                 Tier.COLD: self.sla_cold_minutes}[tier]
+
+
+class LostReason(TenantOwned):
+    """One of a tenant's reasons a lead is lost. Managers keep the list in the console; a
+    reason in use is retired (``is_active`` off) rather than deleted, so lost leads keep it."""
+
+    label = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(
+        default=100, help_text="Smaller comes first in the list."
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Untick to stop offering it; leads lost for it keep it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "label", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "label"],
+                                    name="lost_reason_label_once"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class Note(TenantOwned):
+    """An internal note on a lead, by a member; never shown to the lead. ``body`` is the
+    author's words (may hold personal data): pages escape it and logs never hold it."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(Membership, null=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    body = models.TextField()
+    # The colleagues the note mentions (@username or @First), each told once.
+    mentions = models.ManyToManyField(Membership, blank=True, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-created_at"], name="note_lead_recent")]
+
+    def __str__(self):
+        return f"Note #{self.pk} on lead #{self.lead_id}"
+
+
+class FollowUp(TenantOwned):
+    """Something a member means to do about a lead by ``due_at``. The due job tells the owner
+    once per due time (``notified_at``); rescheduling clears it so the new time is told too."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="follow_ups")
+    owner = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField()
+    note = models.CharField(max_length=500, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "due_at"], name="follow_up_lead"),
+            # A member's open follow-ups by due time: the home page's "due today".
+            models.Index(fields=["organization", "owner", "due_at"], name="follow_up_owner_open",
+                         condition=Q(done_at__isnull=True)),
+            # The due job reads only open follow-ups nobody was told about yet.
+            models.Index(fields=["due_at"], name="follow_up_due",
+                         condition=Q(done_at__isnull=True, notified_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"Follow-up #{self.pk} on lead #{self.lead_id}"
+
+    @property
+    def is_open(self):
+        return self.done_at is None

@@ -11,6 +11,13 @@ SCHEDULES = [
         every=timedelta(minutes=1),
     ),
     PeriodicJob(
+        name="leads.follow_ups_due",
+        task="leads.follow_ups_due",
+        description="Tell the owner of each open follow-up whose time has come, once per due "
+                    "time, in their notification centre.",
+        every=timedelta(minutes=1),
+    ),
+    PeriodicJob(
         name="leads.leakage_scan",
         task="leads.leakage_scan",
         description="Move leads whose owner has not acted past the leakage threshold to the next "

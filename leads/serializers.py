@@ -6,9 +6,12 @@ from flexoraa.api import TenantScopedPrimaryKeyField
 from flexoraa.models import Membership
 from leads.models import (
     Authority,
+    FollowUp,
     Lead,
     LeadAssignment,
     LeadEvent,
+    LostReason,
+    Note,
     RoutingPoolMember,
     SlaBreach,
     Source,
@@ -24,6 +27,8 @@ BUDGET = {"max_digits": 14, "decimal_places": 2, "min_value": 0, "allow_null": T
 class LeadSerializer(serializers.ModelSerializer):
     owner_username = serializers.CharField(source="owner.user.username", read_only=True,
                                            default=None)
+    lost_reason_label = serializers.CharField(source="lost_reason.label", read_only=True,
+                                              default=None)
 
     class Meta:
         model = Lead
@@ -35,7 +40,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "intent_confidence", "inbound_count", "last_reply_seconds", "verification_status",
             "verification", "first_response_due_at", "first_response_at", "sla_breached_at",
             "leak_due_at", "leak_moves", "last_inbound_at", "last_outbound_at", "created_at",
-            "updated_at",
+            "updated_at", "lost_reason", "lost_reason_label",
         ]
         read_only_fields = fields
 
@@ -78,6 +83,13 @@ class LeadUpdateSerializer(serializers.Serializer):
                                         allow_blank=True)
     timeline = serializers.ChoiceField(choices=Timeline.choices, required=False,
                                        allow_blank=True)
+    lost_reason = TenantScopedPrimaryKeyField(
+        queryset=LostReason.objects.filter(is_active=True), required=False, allow_null=True,
+        help_text="Required with status lost: one of the organization's active lost reasons "
+                  "(GET /api/lost-reasons/).",
+        error_messages={"does_not_exist": "No lost reason of this organization has that id.",
+                        "incorrect_type": "Give a lost reason's id."},
+    )
 
 
 class LeadAssignSerializer(serializers.Serializer):
@@ -155,3 +167,55 @@ class RoutingPoolMemberSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
         # The service reports a duplicate as a 409; the serializer must not pre-empt it.
         validators = []
+
+
+class LostReasonSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LostReason
+        fields = ["id", "label", "position", "is_active"]
+        read_only_fields = fields
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author_username = serializers.CharField(source="author.user.username", read_only=True,
+                                            default=None)
+    mentions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "lead", "author", "author_username", "body", "mentions", "created_at"]
+        read_only_fields = fields
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(
+        max_length=5000, help_text="The note. @username (or @First, when only one member has "
+                                   "that first name) mentions a colleague, who is notified.")
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    owner_username = serializers.CharField(source="owner.user.username", read_only=True,
+                                           default=None)
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "lead", "owner", "owner_username", "due_at", "note", "done_at",
+                  "notified_at", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class FollowUpCreateSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(help_text="When it is due; must be in the future.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    owner = TenantScopedPrimaryKeyField(
+        queryset=Membership.objects.all(), required=False, allow_null=True,
+        help_text="Who follows up (a membership id): yourself when left out, or the lead's "
+                  "owner for an integration. Only managers set one for someone else.",
+        error_messages={"does_not_exist": "No member of this organization has that id.",
+                        "incorrect_type": "Give a membership id."},
+    )
+
+
+class FollowUpRescheduleSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(help_text="The new due time, in the future.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)

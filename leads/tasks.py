@@ -17,6 +17,11 @@ def sla_check():
         actor=Actor.system("job:leads.sla_check")))
 
 
+@shared_task(name="leads.follow_ups_due", queue=PERIODIC_QUEUE)
+def follow_ups_due():
+    return job_run("leads.follow_ups_due", services.follow_ups_due_notify)
+
+
 @shared_task(name="leads.leakage_scan", queue=PERIODIC_QUEUE)
 def leakage_scan():
     return job_run("leads.leakage_scan", lambda: services.leaking_leads_move(

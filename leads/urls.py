@@ -22,4 +22,10 @@ urlpatterns = [
     path("<int:pk>/status/", views.StatusChangeView.as_view(), name="status"),
     path("<int:pk>/qualification/", views.QualificationView.as_view(), name="qualification"),
     path("<int:pk>/reassign/", views.ReassignView.as_view(), name="reassign"),
+    path("<int:pk>/notes/", views.NoteAddView.as_view(), name="note-add"),
+    path("<int:pk>/follow-ups/", views.FollowUpSetView.as_view(), name="follow-up-set"),
+    path("<int:pk>/follow-ups/<int:follow_up_pk>/done/", views.FollowUpCompleteView.as_view(),
+         name="follow-up-done"),
+    path("<int:pk>/follow-ups/<int:follow_up_pk>/reschedule/",
+         views.FollowUpRescheduleView.as_view(), name="follow-up-reschedule"),
 ]

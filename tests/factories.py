@@ -130,17 +130,39 @@ def _make_experiment(org):
     return make_experiment(org)
 
 
+def _make_follow_up(org):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads import services
+    from tests.leads.factories import make_lead
+
+    lead = make_lead(org)
+    return services.follow_up_set(org=org, lead=lead, due_at=timezone.now() + timedelta(days=1),
+                                  owner=lead.owner or make_membership(org), actor=SETUP_ACTOR)
+
+
+def _make_lost_reason(org):
+    from leads import services
+
+    return services.lost_reason_create(org=org, label="Chose to build it themselves",
+                                       actor=SETUP_ACTOR)
+
+
 def _tenant_object_makers():
     from agents.models import CannedReply, Channel, Conversation, Message, Template
     from billing.models import TokenLedgerEntry
     from experiments.models import Experiment
-    from leads.models import Lead, RoutingPoolMember, SlaBreach
+    from leads.models import FollowUp, Lead, LostReason, RoutingPoolMember, SlaBreach
 
     return {
         Membership: lambda org: make_membership(org),
         ApiKey: lambda org: make_api_key(org)[0],
         AuditEvent: lambda org: make_audit_event(org),
         Lead: _make_lead,
+        FollowUp: _make_follow_up,
+        LostReason: _make_lost_reason,
         SlaBreach: _make_sla_breach,
         RoutingPoolMember: _make_pool_member,
         TokenLedgerEntry: _make_ledger_entry,

@@ -13,6 +13,12 @@ from leads.services.config import (
     routing_pool_member_add,
     routing_pool_member_remove,
 )
+from leads.services.follow_ups import (
+    follow_up_complete,
+    follow_up_reschedule,
+    follow_up_set,
+    follow_ups_due_notify,
+)
 from leads.services.intake import IntakeResult, LeadInput, lead_input_check, lead_intake
 from leads.services.lifecycle import (
     allowed_status_changes,
@@ -22,6 +28,16 @@ from leads.services.lifecycle import (
     lead_opt_out,
     lead_update,
 )
+from leads.services.lost_reasons import (
+    DEFAULT_LOST_REASONS,
+    lost_reason_choices,
+    lost_reason_create,
+    lost_reason_delete,
+    lost_reason_resolve,
+    lost_reason_update,
+    lost_reasons_seed,
+)
+from leads.services.notes import note_add
 from leads.services.queue import (
     lead_claim,
     queue_drain_after_commit,
@@ -39,6 +55,7 @@ from leads.services.watch import (
 
 __all__ = [
     "BULK_STATUSES",
+    "DEFAULT_LOST_REASONS",
     "BulkReassignResult",
     "BulkStatusResult",
     "Decision",
@@ -49,6 +66,10 @@ __all__ = [
     "allowed_status_changes",
     "breach_acknowledge",
     "first_touch_score",
+    "follow_up_complete",
+    "follow_up_reschedule",
+    "follow_up_set",
+    "follow_ups_due_notify",
     "lead_claim",
     "lead_input_check",
     "lead_intake",
@@ -62,7 +83,14 @@ __all__ = [
     "leads_reassign_bulk",
     "leads_status_change_bulk",
     "leaking_leads_move",
+    "lost_reason_choices",
+    "lost_reason_create",
+    "lost_reason_delete",
+    "lost_reason_resolve",
+    "lost_reason_update",
+    "lost_reasons_seed",
     "managers_tell",
+    "note_add",
     "queue_drain_after_commit",
     "queue_tiers_for",
     "routing_pool_member_add",

@@ -10,6 +10,7 @@ from flexoraa.errors import ValidationFailed
 from flexoraa.models import Organization
 from leads.models import Lead, Status
 from leads.services.lifecycle import STATUS_FLOW, allowed_status_changes, lead_update
+from leads.services.lost_reasons import lost_reason_resolve
 
 # The statuses a person can move a lead to by hand (opting out and anonymizing have their own
 # use cases), in the order of the flow.
@@ -27,19 +28,30 @@ class BulkStatusResult:
 
 
 def leads_status_change_bulk(
-    *, org: Organization, lead_ids: list[int], status: str, actor: Actor
+    *, org: Organization, lead_ids: list[int], status: str, actor: Actor, lost_reason=None
 ) -> BulkStatusResult:
     """A manager moves many leads to ``status`` at once: all of them in one transaction, each
     through ``lead_update`` (its timeline event, audit event and the SLA and leakage watches
     it leaves when it closes). Leads the flow does not let move there are left as they are and
     counted; ids of another tenant count as not found.
 
-    Raises ``ValidationFailed`` for a status nobody can set by hand (and then nothing changes).
+    Moving to lost takes one ``lost_reason`` (a reason or its id) for all of them.
+
+    Raises ``ValidationFailed`` for a status nobody can set by hand, and naming
+    ``lost_reason`` for lost without one of the tenant's active reasons, or a reason given for
+    another status (and then nothing changes).
     """
     if status not in BULK_STATUSES:
         names = ", ".join(Status(value).label.lower() for value in BULK_STATUSES)
         reason = f"Choose one of: {names}."
         raise ValidationFailed(f"status: {reason}", fields={"status": [reason]})
+    if status == Status.LOST:
+        lost_reason = lost_reason_resolve(org=org, value=lost_reason)
+    elif lost_reason not in (None, ""):
+        reason = "Only leads moving to lost take a lost reason."
+        raise ValidationFailed(f"lost_reason: {reason}", fields={"lost_reason": [reason]})
+    else:
+        lost_reason = None
     wanted = set(lead_ids)
     changed = unchanged = closed = refused = 0
     with transaction.atomic():
@@ -58,7 +70,8 @@ def leads_status_change_bulk(
                 else:
                     closed += 1
             else:
-                lead_update(org=org, lead=lead, actor=actor, status=status)
+                lead_update(org=org, lead=lead, actor=actor, status=status,
+                            lost_reason=lost_reason)
                 changed += 1
     return BulkStatusResult(changed=changed, unchanged=unchanged, closed=closed,
                             refused=refused, not_found=len(wanted) - len(leads))

@@ -25,6 +25,7 @@ from leads.services.common import (
     timeline_event,
 )
 from leads.services.intake import QUALIFICATION_FIELDS, verification_status
+from leads.services.lost_reasons import lost_reason_resolve
 from leads.services.queue import queue_drain_after_commit
 from leads.services.reading import (
     MessageReading,
@@ -37,7 +38,8 @@ from leads.verification import contact_check
 
 # Where a status may go by hand. Opting out and anonymizing have their own use cases.
 STATUS_FLOW = {
-    Status.NEW: {Status.QUALIFYING, Status.QUALIFIED, Status.WON, Status.LOST},
+    Status.NEW: {Status.CONTACTED, Status.QUALIFYING, Status.QUALIFIED, Status.WON, Status.LOST},
+    Status.CONTACTED: {Status.QUALIFYING, Status.QUALIFIED, Status.WON, Status.LOST},
     Status.QUALIFYING: {Status.QUALIFIED, Status.WON, Status.LOST},
     Status.QUALIFIED: {Status.QUALIFYING, Status.WON, Status.LOST},
     Status.LOST: {Status.QUALIFYING},
@@ -55,12 +57,16 @@ def allowed_status_changes(lead: Lead) -> list[str]:
 EDITABLE_FIELDS = frozenset({"name", "phone", "email", "status", *QUALIFICATION_FIELDS})
 
 
-def lead_update(*, org: Organization, lead: Lead, actor: Actor, **changes) -> Lead:
+def lead_update(*, org: Organization, lead: Lead, actor: Actor, lost_reason=None,
+                **changes) -> Lead:
     """Edit a lead's details, qualification or status; the owner's edit counts as acting on
-    it (leakage stops). Rescoring follows a change of qualification.
+    it (leakage stops). Rescoring follows a change of qualification. Moving to lost takes a
+    ``lost_reason`` (one of the tenant's active reasons, or its id); a lost lead may be given
+    another; reopening clears it.
 
-    Raises ``ValidationFailed`` for an unknown field or value, ``InvalidContact`` for a bad
-    phone or email, ``Conflict`` when another lead has that phone or email, and
+    Raises ``ValidationFailed`` for an unknown field or value (``lost_reason`` missing on the
+    way to lost, another tenant's or retired, or given without lost), ``InvalidContact`` for
+    a bad phone or email, ``Conflict`` when another lead has that phone or email, and
     ``StatusChangeRefused`` for a status the lead cannot move to.
     """
     unknown = set(changes) - EDITABLE_FIELDS
@@ -91,12 +97,19 @@ def lead_update(*, org: Organization, lead: Lead, actor: Actor, **changes) -> Le
             changes["email"] = checked.email.address
     if changes.get("budget_amount") not in (None, ""):
         changes["budget_amount"] = Decimal(str(changes["budget_amount"]))
+    reason = None
+    if changes.get("status") == Status.LOST or lost_reason not in (None, ""):
+        reason = lost_reason_resolve(org=org, value=lost_reason)
 
     with transaction.atomic():
         lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
         now = timezone.now()
         by = actor_membership(org, actor)
+        if reason is not None and changes.get("status", lead.status) != Status.LOST:
+            refuse({"lost_reason": "Only a lead that is or becomes lost takes a lost reason."})
         changes = {k: v for k, v in changes.items() if getattr(lead, k) != v}
+        if reason is not None and reason.pk != lead.lost_reason_id:
+            changes["lost_reason"] = reason
         new_status = changes.get("status")
         if new_status is not None and new_status not in STATUS_FLOW[lead.status]:
             allowed = ", ".join(Status(value).label.lower()
@@ -132,8 +145,15 @@ def lead_update(*, org: Organization, lead: Lead, actor: Actor, **changes) -> Le
             updated |= _status_effects(lead)
             if lead.owner_id is not None and not lead.is_open:
                 queue_drain_after_commit(org.pk)  # its owner has room for a queued lead
+            if new_status != Status.LOST and lead.lost_reason_id is not None:
+                lead.lost_reason = None  # reopened: the reason no longer holds
+                updated.add("lost_reason")
+            data = {"to": new_status}
+            if new_status == Status.LOST:
+                # The label as it was chosen: a later rename does not rewrite history.
+                data.update(lost_reason=reason.pk, lost_reason_label=reason.label)
             timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.STATUS, at=now, actor=by,
-                           data={"to": new_status}).save()
+                           data=data).save()
         stated = set(changes) & {"budget_amount", "timeline", "authority"}
         if stated:
             # A value set by hand is no longer the lead's words; a budget typed in is in all.
@@ -152,10 +172,13 @@ def lead_update(*, org: Organization, lead: Lead, actor: Actor, **changes) -> Le
         if not updated:
             return lead
         lead.save(update_fields=sorted(updated | {"updated_at"}))
-        details = sorted(set(changes) - {"status"})
+        details = sorted(set(changes) - {"status"} - ({"lost_reason"} if new_status else set()))
         if details:
+            data = {"fields": details}
+            if "lost_reason" in details:
+                data.update(lost_reason=reason.pk, lost_reason_label=reason.label)
             timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.UPDATED, at=now, actor=by,
-                           data={"fields": details}).save()
+                           data=data).save()
         audit_event_record(org=org, actor=actor, action="lead.updated",
                            target=lead, data={"fields": sorted(changes)})
     return lead
@@ -177,7 +200,8 @@ def lead_mark_first_response(
     *, org: Organization, lead: Lead, actor: Actor, at: datetime | None = None
 ) -> Lead:
     """Record the first reply to the lead (the inbox calls this when an SDR replies). Later
-    calls change nothing. Stops the leakage clock. Raises ``NotFound`` across tenants."""
+    calls change nothing. Stops the leakage clock, and a new lead becomes contacted. Raises
+    ``NotFound`` across tenants."""
     if lead.organization_id != org.pk:
         raise NotFound("No such lead.")
     at = at or timezone.now()
@@ -185,18 +209,25 @@ def lead_mark_first_response(
         lead = Lead.objects.for_org(org).select_for_update(of=("self",)).get(pk=lead.pk)
         if lead.first_response_at is not None:
             return lead
+        by = actor_membership(org, actor)
         lead.first_response_at = at
         lead.leak_due_at = None
         lead.last_outbound_at = max(filter(None, (lead.last_outbound_at, at)))
-        lead.save(update_fields=["first_response_at", "leak_due_at", "last_outbound_at",
-                                 "updated_at"])
+        updated = ["first_response_at", "leak_due_at", "last_outbound_at", "updated_at"]
+        contacted = lead.status == Status.NEW
+        if contacted:
+            lead.status = Status.CONTACTED
+            updated.append("status")
+        lead.save(update_fields=updated)
         # A closed lead has no target any more: its reply neither met nor missed one.
         met = None if lead.first_response_due_at is None else at <= lead.first_response_due_at
         timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.FIRST_RESPONSE, at=at,
-                       actor=actor_membership(org, actor),
-                       data={"met_sla": met}).save()
+                       actor=by, data={"met_sla": met}).save()
+        if contacted:
+            timeline_event(org=org, lead=lead, kind=LeadEvent.Kind.STATUS, at=at, actor=by,
+                           data={"to": Status.CONTACTED, "on": "first_response"}).save()
         audit_event_record(org=org, actor=actor, action="lead.first_response",
-                           target=lead, data={"met_sla": met})
+                           target=lead, data={"met_sla": met, "contacted": contacted})
     return lead
 
 

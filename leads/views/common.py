@@ -26,7 +26,8 @@ FACTOR_LABELS = {"intent": "Intent", "budget": "Budget", "authority": "Authority
                  "timeline": "Timeline", "engagement": "Engagement"}
 FIELD_WORDS = {"name": "name", "phone": "phone", "email": "email", "need": "need",
                "budget_amount": "budget", "budget_currency": "budget currency",
-               "authority": "authority", "timeline": "timeline", "status": "status"}
+               "authority": "authority", "timeline": "timeline", "status": "status",
+               "lost_reason": "lost reason"}
 
 
 # --- words for times -----------------------------------------------------------------------
@@ -142,10 +143,17 @@ def event_words(event, names: dict[int, str]) -> str:
         detail = f" {data['detail']}" if data.get("detail") else ""
         return f"{start}: {reason}.{detail}"
     if event.kind == kind.STATUS:
-        return f"Status changed to {_label(Status, data.get('to', '')).lower()}."
+        to = _label(Status, data.get("to", "")).lower()
+        if data.get("lost_reason_label"):
+            return f"Status changed to {to}: {data['lost_reason_label']}."
+        if data.get("on") == "first_response":
+            return f"Status changed to {to} by the first reply."
+        return f"Status changed to {to}."
     if event.kind == kind.UPDATED:
         changed = sorted({FIELD_WORDS.get(name, name) for name in data.get("fields", [])})
-        return f"Updated {', '.join(changed)}." if changed else "Details updated."
+        reason = (f" Lost reason: {data['lost_reason_label']}."
+                  if data.get("lost_reason_label") else "")
+        return (f"Updated {', '.join(changed)}." if changed else "Details updated.") + reason
     if event.kind == kind.FIRST_RESPONSE:
         return "First response sent, " + (
             "within the target." if data.get("met_sla", True) else "after the target.")
@@ -165,6 +173,17 @@ def event_words(event, names: dict[int, str]) -> str:
     if event.kind == kind.QUEUED:
         detail = f" {data['detail']}" if data.get("detail") else ""
         return f"Waiting in the unassigned queue.{detail}"
+    if event.kind == kind.NOTE:
+        mentioned = [names.get(pk, "a former member") for pk in data.get("mentions", [])]
+        return "Wrote a note" + (f" mentioning {', '.join(mentioned)}." if mentioned else ".")
+    if event.kind == kind.FOLLOW_UP:
+        due = _local(data.get("due_at"))
+        owner = names.get(data.get("owner"), "a former member")
+        return {
+            "set": f"Follow-up set for {owner}, due {due}.",
+            "rescheduled": f"Follow-up of {owner} moved to {due}.",
+            "done": f"Follow-up of {owner} done.",
+        }.get(data.get("action"), "Follow-up changed.")
     if event.kind == kind.SLA_CHANGED:
         due = _local(data.get("due_at"))
         reason = data.get("reason") or "The first-response target changed."

@@ -1,6 +1,6 @@
 """LeadOS on the home page: the manager's pipeline, unassigned queue and 30-day trend; the
-SDR's own queue and the team's room. Registered with the core's home (``flexoraa.home``) from
-``LeadsConfig.ready()``, so the core never imports LeadOS.
+SDR's follow-ups due today, own queue and the team's room. Registered with the core's home
+(``flexoraa.home``) from ``LeadsConfig.ready()``, so the core never imports LeadOS.
 
 Each context function reads through ``leads.selectors`` in a fixed number of queries.
 """
@@ -140,6 +140,18 @@ def my_queue_context(org: Organization, membership: Membership) -> dict:
     }
 
 
+def follow_ups_context(org: Organization, membership: Membership) -> dict:
+    now = timezone.now()
+    follow_ups = selectors.follow_ups_due_today(org, membership, now=now)
+    rows = []
+    for follow_up in follow_ups:
+        left = (follow_up.due_at - now).total_seconds()
+        due = (Due(f"due in {span_words(left)}", "due") if left > 0
+               else Due(f"due {span_words(-left)} ago", "bad"))
+        rows.append((follow_up, due))
+    return {"follow_ups": rows, "follow_ups_shown": selectors.FOLLOW_UPS_SHOWN}
+
+
 def register_home_sections() -> None:
     home.home_section_register(home.HomeSection(
         key="leads-team-room", template="leads/home/_team_room.html",
@@ -161,4 +173,8 @@ def register_home_sections() -> None:
     home.home_section_register(home.HomeSection(
         key="leads-my-queue", template="leads/home/_my_queue.html",
         context_fn=my_queue_context, roles=SDRS, order=10,
+    ))
+    home.home_section_register(home.HomeSection(
+        key="leads-follow-ups", template="leads/home/_follow_ups.html",
+        context_fn=follow_ups_context, roles=SDRS, order=5,
     ))

@@ -160,6 +160,7 @@ class TeamQueueView(LeadListView):
             "breach_count": breaches.count(),
             "breach_limit": BREACH_LIMIT,
             "bulk_statuses": [(value, Status(value).label) for value in services.BULK_STATUSES],
+            "lost_reasons": services.lost_reason_choices(org=self.organization),
         }
 
     def post(self, request):
@@ -217,6 +218,9 @@ class TeamQueueView(LeadListView):
             result = services.leads_status_change_bulk(
                 org=self.organization, lead_ids=sorted(lead_ids), status=status,
                 actor=self.actor,
+                # The reason's list sits beside every status; it counts only for lost.
+                lost_reason=(request.POST.get("lost_reason") or None
+                             if status == Status.LOST else None),
             )
         except FlexoraaError as error:
             messages.error(request, _reason(error))

@@ -16,7 +16,7 @@ from leads import services as lead_services
 from leads import tasks as lead_tasks
 from leads.models import Lead, LeadAssignment, Status
 from tests.factories import make_audit_event, make_membership
-from tests.leads.factories import make_lead
+from tests.leads.factories import lost_reason, make_lead
 
 # --- the value -------------------------------------------------------------------------------
 
@@ -255,7 +255,7 @@ def test_bulk_reassign_moves_the_open_leads_in_one_go_and_leaves_the_rest(org, o
     open_leads = [make_lead(org) for _ in range(3)]
     closed = make_lead(org)
     lead_services.lead_update(org=org, lead=closed, actor=Actor.for_member(manager),
-                              status=Status.LOST)
+                              status=Status.LOST, lost_reason=lost_reason(org))
     elsewhere = make_lead(other_org)
     taker = make_membership(org, role=Role.SDR, capacity=50)  # joins after routing
 

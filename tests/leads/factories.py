@@ -20,3 +20,11 @@ def make_lead(org, *, source=Source.API, actor=SETUP_ACTOR, **values):
     return services.lead_intake(
         org=org, data=services.LeadInput(**values), source=source, actor=actor
     ).lead
+
+
+def lost_reason(org, label=None):
+    """One of the tenant's lost reasons (the default list, written on first use)."""
+    reasons = services.lost_reason_choices(org=org)
+    if label is None:
+        return reasons[0]
+    return next(reason for reason in reasons if reason.label == label)

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from leads import services
 from leads.models import Lead, LeadAssignment, RoutingPoolMember
 from tests.factories import SETUP_ACTOR, make_membership
-from tests.leads.factories import make_lead
+from tests.leads.factories import lost_reason, make_lead
 from tests.support import assert_error_shape
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +127,8 @@ def test_a_closed_lead_cannot_be_reassigned(org, sdr, manager, key_client):
 
 def test_a_status_the_lead_cannot_reach_is_a_409_that_says_where_it_can_go(org, sdr, key_client):
     lead = make_lead(org)
-    key_client.patch(f"/api/leads/{lead.pk}/", {"status": "lost"}, format="json")
+    key_client.patch(f"/api/leads/{lead.pk}/",
+                     {"status": "lost", "lost_reason": lost_reason(org).pk}, format="json")
     error = assert_error_shape(
         key_client.patch(f"/api/leads/{lead.pk}/", {"status": "won"}, format="json"), 409,
         "status_change_refused")

@@ -10,7 +10,7 @@ from flexoraa.models import AuditEvent, Role
 from leads import services
 from leads.models import Lead, LeadAssignment, LeadEvent, Status, Tier
 from tests.factories import UserFactory, make_membership
-from tests.leads.factories import make_lead
+from tests.leads.factories import lost_reason, make_lead
 from tests.leads.pages_support import HOT, lead_of, page_of
 
 pytestmark = pytest.mark.django_db
@@ -27,10 +27,11 @@ def test_a_bulk_status_change_moves_each_lead_with_its_timeline_and_audit_event(
 ):
     leads = [lead_of(sdr, **HOT), lead_of(sdr), lead_of(sdr)]
     audit_before = AuditEvent.objects.filter(action="lead.updated").count()
+    reason = lost_reason(org)
 
     result = services.leads_status_change_bulk(
         org=org, lead_ids=[lead.pk for lead in leads], status=Status.LOST,
-        actor=Actor.for_member(manager),
+        actor=Actor.for_member(manager), lost_reason=reason.pk,
     )
 
     assert result == services.BulkStatusResult(changed=3, unchanged=0, closed=0, refused=0,
@@ -40,7 +41,9 @@ def test_a_bulk_status_change_moves_each_lead_with_its_timeline_and_audit_event(
         # Closing leaves the SLA and leakage watches, as a single change does.
         assert lead.leak_due_at is None and lead.first_response_due_at is None
         event = LeadEvent.objects.get(lead=lead, kind=LeadEvent.Kind.STATUS)
-        assert event.data == {"to": Status.LOST} and event.actor_id == manager.pk
+        assert event.data == {"to": Status.LOST, "lost_reason": reason.pk,
+                              "lost_reason_label": reason.label}
+        assert event.actor_id == manager.pk and lead.lost_reason_id == reason.pk
     assert AuditEvent.objects.filter(action="lead.updated").count() == audit_before + 3
 
 
@@ -51,7 +54,8 @@ def test_closed_leads_and_moves_the_flow_forbids_are_counted_and_left_as_they_we
     won = lead_of(sdr)
     services.lead_update(org=org, lead=won, actor=actor, status=Status.WON)
     lost = lead_of(sdr)
-    services.lead_update(org=org, lead=lost, actor=actor, status=Status.LOST)
+    services.lead_update(org=org, lead=lost, actor=actor, status=Status.LOST,
+                         lost_reason=lost_reason(org))
     qualifying = lead_of(sdr)
     services.lead_update(org=org, lead=qualifying, actor=actor, status=Status.QUALIFYING)
     new = lead_of(sdr)
@@ -92,7 +96,7 @@ def test_another_tenants_lead_ids_are_not_found_and_left_untouched(
 
     result = services.leads_status_change_bulk(
         org=org, lead_ids=[mine.pk, theirs.pk, 987654], status=Status.LOST,
-        actor=Actor.for_member(manager),
+        actor=Actor.for_member(manager), lost_reason=lost_reason(org),
     )
 
     assert (result.changed, result.not_found) == (1, 2)
@@ -107,7 +111,7 @@ def test_a_status_nobody_sets_by_hand_changes_nothing(org, manager, sdr):
             services.leads_status_change_bulk(org=org, lead_ids=[lead.pk], status=status,
                                               actor=Actor.for_member(manager))
         assert refused.value.fields == {
-            "status": ["Choose one of: qualifying, qualified, won, lost."]}
+            "status": ["Choose one of: contacted, qualifying, qualified, won, lost."]}
     assert statuses(lead) == [Status.NEW]
 
 
@@ -135,10 +139,12 @@ def test_a_manager_moves_the_selected_leads_to_lost_and_is_told_what_happened(
     won = lead_of(sdr)
     services.lead_update(org=org, lead=won, actor=actor, status=Status.WON)
     lost = lead_of(sdr)
-    services.lead_update(org=org, lead=lost, actor=actor, status=Status.LOST)
+    services.lead_update(org=org, lead=lost, actor=actor, status=Status.LOST,
+                         lost_reason=lost_reason(org))
 
     response = login_client(manager).post("/leads/team/", {
         "action": "status", "status": "lost", "query": "tier=hot&page=2&evil=1",
+        "lost_reason": lost_reason(org).pk,
         "lead": [lead.pk for lead in [*open_leads, won, lost]],
     }, follow=True)
 
@@ -181,6 +187,7 @@ def test_another_tenants_lead_ids_in_a_bulk_action_are_not_found_and_nothing_cha
     client = login_client(manager)
 
     moved = client.post("/leads/team/", {"action": "status", "status": "lost",
+                                         "lost_reason": lost_reason(org).pk,
                                          "lead": [lead.pk for lead in theirs]}, follow=True)
     reassigned = client.post("/leads/team/", {"action": "reassign", "owner": manager.pk,
                                               "lead": [lead.pk for lead in theirs]}, follow=True)

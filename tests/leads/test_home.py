@@ -52,7 +52,8 @@ def test_open_leads_are_counted_by_tier_and_stage_and_closed_or_foreign_ones_are
     pipeline = selectors.pipeline_counts(org)
 
     assert pipeline.by_tier == {Tier.HOT: 2, Tier.WARM: 1, Tier.COLD: 2}
-    assert pipeline.by_status == {Status.NEW: 2, Status.QUALIFYING: 2, Status.QUALIFIED: 1}
+    assert pipeline.by_status == {Status.NEW: 2, Status.CONTACTED: 0, Status.QUALIFYING: 2,
+                                  Status.QUALIFIED: 1}
     assert pipeline.total == 5
     assert pipeline.unassigned == 1
 

@@ -15,7 +15,7 @@ from leads import services
 from leads.errors import InvalidContact, StatusChangeRefused
 from leads.models import Lead, LeadAssignment, LeadEvent, Source, Status, Tier
 from tests.factories import SETUP_ACTOR
-from tests.leads.factories import make_lead
+from tests.leads.factories import lost_reason, make_lead
 from tests.support import errors_of, needs_postgres, run_together
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +151,8 @@ def test_status_moves_only_along_the_flow_and_closing_stops_the_clocks(org, sdr)
     lead = intake(org, email="flow@example.com").lead
     with pytest.raises(StatusChangeRefused):
         services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status="opted_out")
-    lead = services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.LOST)
+    lead = services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.LOST,
+                                lost_reason=lost_reason(org))
     assert lead.first_response_due_at is None and lead.leak_due_at is None
     with pytest.raises(StatusChangeRefused, match="cannot become won"):
         services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.WON)
@@ -266,7 +267,8 @@ def test_text_the_database_cannot_hold_is_refused_up_front(org, values, field):
 
 def test_a_reply_to_a_closed_lead_neither_meets_nor_misses_a_target(org, sdr):
     lead = intake(org, email="closed@example.com").lead
-    lead = services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.LOST)
+    lead = services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.LOST,
+                                lost_reason=lost_reason(org))
     services.lead_mark_first_response(org=org, lead=lead, actor=SETUP_ACTOR)
     assert LeadEvent.objects.for_org(org).get(lead=lead, kind="first_response").data == {
         "met_sla": None}
@@ -274,8 +276,10 @@ def test_a_reply_to_a_closed_lead_neither_meets_nor_misses_a_target(org, sdr):
 
 def test_allowed_status_changes_follow_the_flow(org, sdr):
     lead = intake(org, email="flowing@example.com").lead
-    assert services.allowed_status_changes(lead) == ["qualifying", "qualified", "won", "lost"]
+    assert services.allowed_status_changes(lead) == ["contacted", "qualifying", "qualified",
+                                                     "won", "lost"]
     lead = services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.WON)
     assert services.allowed_status_changes(lead) == []
     with pytest.raises(StatusChangeRefused, match="nothing else"):
-        services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.LOST)
+        services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status=Status.LOST,
+                             lost_reason=lost_reason(org))

@@ -19,7 +19,7 @@ from leads.errors import LeadClosed
 from leads.models import AssignmentReason, Lead, LeadAssignment, LeadEvent, Tier
 from leads.services.queue import _DrainLater, capacity_freed
 from tests.factories import SETUP_ACTOR, make_membership
-from tests.leads.factories import make_lead
+from tests.leads.factories import lost_reason, make_lead
 from tests.leads.pages_support import HOT, WARM
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,8 @@ def test_closing_a_lead_drains_the_queue_after_commit(
     worked = make_lead(org)
     (waiting,) = queued(org, 1)
     with django_capture_on_commit_callbacks(execute=True):
-        services.lead_update(org=org, lead=worked, actor=Actor.for_member(sdr), status="lost")
+        services.lead_update(org=org, lead=worked, actor=Actor.for_member(sdr), status="lost",
+                             lost_reason=lost_reason(org))
     assert owner_of(waiting) == sdr.pk
 
 
@@ -368,7 +369,8 @@ def test_an_integration_or_a_closed_lead_cannot_be_claimed(org, manager, api_key
     (waiting,) = queued(org, 1)
     with pytest.raises(PermissionDenied):
         services.lead_claim(org=org, lead=waiting, actor=Actor.for_api_key(api_key[0]))
-    services.lead_update(org=org, lead=waiting, actor=Actor.for_member(manager), status="lost")
+    services.lead_update(org=org, lead=waiting, actor=Actor.for_member(manager), status="lost",
+                         lost_reason=lost_reason(org))
     update_member(org, sdr, capacity=1)
     with pytest.raises(LeadClosed):
         services.lead_claim(org=org, lead=Lead.objects.get(pk=waiting.pk),

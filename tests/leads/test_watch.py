@@ -12,7 +12,7 @@ from flexoraa.selectors import audit_chain_first_break
 from leads import services, tasks
 from leads.models import AssignmentReason, Lead, LeadAssignment, LeadEvent, SlaBreach
 from tests.factories import SETUP_ACTOR, make_membership
-from tests.leads.factories import make_lead
+from tests.leads.factories import lost_reason, make_lead
 from tests.support import errors_of, needs_postgres, run_together
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,8 @@ def test_a_lead_past_its_target_is_breached_once_and_the_managers_are_told(
 
 def test_a_closed_lead_is_never_breached(org, sdr):
     lead = make_lead(org)
-    services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status="lost")
+    services.lead_update(org=org, lead=lead, actor=Actor.for_member(sdr), status="lost",
+                         lost_reason=lost_reason(org))
     assert services.sla_breaches_record(now=timezone.now() + LATER)["breaches"] == 0
 
 
