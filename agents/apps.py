@@ -11,3 +11,7 @@ class AgentsConfig(AppConfig):
 
         for adapter in ADAPTERS.values():
             adapter_register(adapter)
+
+        from agents.views.lead_panel import register_lead_panel
+
+        register_lead_panel()  # the lead's conversation on LeadOS's lead page

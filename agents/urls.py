@@ -3,6 +3,7 @@
 from django.urls import path
 
 from agents import gmail_views, views
+from agents.views import lead_panel
 
 urlpatterns = [
     path("", views.InboxView.as_view(), name="inbox-list"),
@@ -17,6 +18,15 @@ urlpatterns = [
     path("<int:pk>/take/", views.TakeView.as_view(), name="inbox-take"),
     path("<int:pk>/messages/<int:message_pk>/verdict/", views.VerdictView.as_view(),
          name="inbox-verdict"),
+    # The lead's conversation on the lead page (agents.views.lead_panel).
+    path("lead-conversation/<int:pk>/", lead_panel.LeadConversationView.as_view(),
+         name="inbox-lead-conversation"),
+    path("lead-conversation/<int:pk>/older/", lead_panel.LeadConversationOlderView.as_view(),
+         name="inbox-lead-conversation-older"),
+    path("lead-conversation/<int:pk>/reply/", lead_panel.LeadConversationReplyView.as_view(),
+         name="inbox-lead-conversation-reply"),
+    path("lead/<int:lead_pk>/email/", lead_panel.LeadEmailView.as_view(),
+         name="inbox-lead-email"),
     path("channels/gmail/connect/", gmail_views.GmailConnectView.as_view(),
          name="inbox-gmail-connect"),
     path("channels/gmail/callback/", gmail_views.GmailCallbackView.as_view(),
