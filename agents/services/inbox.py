@@ -48,14 +48,17 @@ def conversation_mark_read(*, org: Organization, conversation: Conversation, act
     now = timezone.now()
     mine = ConversationRead.objects.for_org(org).filter(conversation=conversation,
                                                         membership=reader)
-    # One UPDATE when the row exists; the first reading creates it (get_or_create survives
-    # a second first reading at the same moment through the unique constraint).
-    if mine.filter(last_read_message_id__lt=up_to).update(last_read_message_id=up_to,
-                                                          read_at=now):
+    # One UPDATE when the row exists, and it only ever moves the mark forward.
+    forward = mine.filter(last_read_message_id__lt=up_to)
+    if forward.update(last_read_message_id=up_to, read_at=now):
         return up_to
-    row, _ = mine.get_or_create(
+    row, created = mine.get_or_create(
         conversation=conversation, membership=reader,
         defaults={"organization": org, "last_read_message_id": up_to, "read_at": now})
+    if not created and row.last_read_message_id < up_to:
+        # Another first reading created the row a moment ago, with an older mark.
+        forward.update(last_read_message_id=up_to, read_at=now)
+        return up_to
     return row.last_read_message_id
 
 

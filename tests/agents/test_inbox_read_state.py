@@ -15,6 +15,7 @@ from tests.agents.factories import make_channel, make_message
 from tests.agents.inbox_support import open_conversation, unread_of
 from tests.factories import UserFactory, make_membership
 from tests.leads.pages_support import HTMX, page_of, query_count
+from tests.support import errors_of, needs_postgres, run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +227,21 @@ def test_selectors_count_unread_for_a_page_in_one_query(org, sdr, django_assert_
     with django_assert_num_queries(1):
         rows = list(selectors.inbox_conversations(org, sdr, query))
     assert [row.unread_count for row in rows] == [3] * 5
+
+
+# --- at once ------------------------------------------------------------------------------------
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_first_readings_at_once_keep_one_mark_per_person_at_the_newest(org, sdr, manager):
+    conversation = three_unread(org, sdr)
+    newest = conversation.messages.order_by("-id").values_list("pk", flat=True).first()
+    readers = [sdr, manager] * 3
+
+    outcomes = run_together(len(readers), lambda n: inbox.conversation_mark_read(
+        org=org, conversation=conversation, actor=Actor.for_member(readers[n]),
+        up_to=newest - (n % 3)), in_transaction=True)
+
+    assert errors_of(outcomes) == []
+    marks = dict(ConversationRead.objects.values_list("membership_id", "last_read_message_id"))
+    assert marks == {sdr.pk: newest, manager.pk: newest}
