@@ -58,6 +58,7 @@ def test_a_manager_ticks_leads_in_the_team_queue_and_moves_them_to_lost(
     page.get_by_label("Select every lead on this page").check()
     page.get_by_label("Select Chitra").uncheck()
     page.get_by_label("Change their status to").select_option("lost")
+    page.get_by_label("Lost reason (for Lost)").select_option(label="No budget")
     page.get_by_role("button", name="Change status").click()
 
     expect(page).to_have_url(f"{live_server.url}/leads/team/")
