@@ -8,12 +8,13 @@ from datetime import timedelta
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from agents.models import Conversation, Direction, Message, MessageStatus
+from agents.models import Direction, Message, MessageStatus
 from tests.agents.conftest import (  # noqa: F401  (fixtures used by name)
     _provider_sandbox_running,
     provider_sandbox_server,
 )
 from tests.agents.factories import make_channel, make_conversation, make_message
+from tests.agents.inbox_support import unread_of
 from tests.e2e.test_dashboard import signed_in
 from tests.leads.pages_support import lead_of
 
@@ -28,7 +29,6 @@ def test_an_sdr_replies_in_an_open_window_and_sees_the_reply_in_the_thread(
     conversation = make_conversation(org, channel=channel, lead=lead, last_inbound_at=last_in)
     make_message(org, conversation, body="Is the demo still on today?", at=last_in,
                  predicted_intent="high")
-    Conversation.objects.filter(pk=conversation.pk).update(unread_count=1)
     meta.inbound(channel.external_id, conversation.contact_id, last_in.timestamp())
 
     signed_in(page, live_server, sdr)
@@ -44,7 +44,8 @@ def test_an_sdr_replies_in_an_open_window_and_sees_the_reply_in_the_thread(
     assert page.evaluate("typeof window.htmx") == "object", "htmx did not load"
 
     rows.first.get_by_role("link", name="Asha Verma").click()
-    expect(page).to_have_url(f"{live_server.url}/inbox/{conversation.pk}/")
+    # The thread carries the list it was opened from (?view=…), for j / k and the way back.
+    expect(page).to_have_url(re.compile(rf"{live_server.url}/inbox/{conversation.pk}/(\?.*)?$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Asha Verma")
     thread = page.get_by_test_id("thread")
     expect(thread.get_by_test_id("message")).to_have_count(1)
@@ -75,7 +76,7 @@ def test_an_sdr_replies_in_an_open_window_and_sees_the_reply_in_the_thread(
     message = Message.objects.get(conversation=conversation, direction=Direction.OUTBOUND)
     assert message.status == MessageStatus.SENT and message.provider_message_id
     assert message.author_id == sdr.pk
-    assert Conversation.objects.get(pk=conversation.pk).unread_count == 0
+    assert unread_of(conversation, sdr) == 0
 
     # Phone-sized: nothing runs off the side, and the reply box is still there to use.
     page.set_viewport_size({"width": 375, "height": 740})
