@@ -12,7 +12,7 @@ Reading the lead page marks nothing read: the inbox keeps each person's read sta
 import uuid
 
 from django.contrib import messages
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -89,7 +89,7 @@ def conversation_context(org: Organization, membership: Membership, lead,
 def _lead_conversations(org: Organization, lead) -> list[Conversation]:
     conversations = list(
         Conversation.objects.for_org(org).filter(lead=lead).select_related("channel")
-        .order_by("-last_message_at", "-id"))
+        .order_by(F("last_message_at").desc(nulls_last=True), "-id"))
     for conversation in conversations:
         conversation.lead = lead  # the page's own copy: no query per conversation
     return conversations
