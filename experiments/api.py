@@ -250,10 +250,6 @@ class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        # Only for the answer's status: the service records the key once whatever the race,
-        # and two first sends at the same instant may both be told 201.
-        replayed = Observation.objects.for_org(self.organization).filter(
-            experiment_id=experiment.pk, idempotency_key=data["idempotencyKey"]).exists()
         with _in_callers_terms():
             observation = services.observation_record(
                 org=self.organization, experiment=experiment, subject_id=data["leadId"],
@@ -261,9 +257,9 @@ class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
                 idempotency_key=data["idempotencyKey"], observed_at=data.get("observedAt"),
             )
         return Response(
-            ObservationRecordedSerializer(_observation_body(observation,
-                                                            replayed=replayed)).data,
-            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+            ObservationRecordedSerializer(_observation_body(
+                observation, replayed=observation.replayed)).data,
+            status=status.HTTP_200_OK if observation.replayed else status.HTTP_201_CREATED,
         )
 
     @extend_schema(

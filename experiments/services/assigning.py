@@ -5,7 +5,7 @@ serialise every lead of the tenant behind it."""
 import math
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from experiments import assignment
@@ -96,7 +96,8 @@ def observation_record(
     idempotency_key: str, observed_at=None,
 ) -> Observation:
     """Record one measurement of an assigned subject, against the variant it holds now. The
-    same key again returns the first observation and records nothing.
+    same key again returns the first observation and records nothing. The observation
+    returned carries ``replayed``: False only for the call that recorded it.
 
     Raises ``NotFound`` for another tenant's experiment, ``ObservationInvalid`` naming the
     field (subject without an assignment here, metric, value that is not a finite number, key
@@ -127,15 +128,21 @@ def observation_record(
             if variant_id is None:
                 refuse({"subject_id": "This lead holds no variant in this experiment."},
                         ObservationInvalid)
-            Observation.objects.bulk_create(
-                [Observation(organization=org, experiment_id=experiment.pk,
-                             variant_id=variant_id, subject_id=subject_id, metric=metric,
-                             value=value, observed_at=observed_at or timezone.now(),
-                             idempotency_key=idempotency_key)],
-                ignore_conflicts=True,
-            )
-            first = scoped.get(idempotency_key=idempotency_key)
+            try:
+                # A savepoint: when a concurrent call records the same key first, this insert
+                # waits for it and fails, and the row that won is read back.
+                with transaction.atomic():
+                    first = Observation.objects.create(
+                        organization=org, experiment_id=experiment.pk, variant_id=variant_id,
+                        subject_id=subject_id, metric=metric, value=value,
+                        observed_at=observed_at or timezone.now(),
+                        idempotency_key=idempotency_key)
+                first.replayed = False
+            except IntegrityError:
+                first = scoped.get(idempotency_key=idempotency_key)
         if (first.subject_id, first.metric, first.value) != (subject_id, metric, value):
             refuse({"idempotency_key": "Already used for a different observation."},
                     IdempotencyKeyReused)
+    if not hasattr(first, "replayed"):
+        first.replayed = True
     return first

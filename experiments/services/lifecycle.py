@@ -2,7 +2,7 @@
 and writes its audit event in it."""
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -17,6 +17,7 @@ from flexoraa.services import audit_event_record
 
 MAX_DURATION_DAYS = 365
 MAX_VARIANTS = 20
+KEY_ATTEMPTS = 3  # a name's key taken by concurrent creates: the next free one is tried
 
 
 def _checked_variants(variants) -> list[dict]:
@@ -106,15 +107,29 @@ def experiment_create(
     if problems:
         refuse(problems)
     rows = _checked_variants(variants)
+    chosen_key = key
     with transaction.atomic():
-        if key is None:
-            key = _free_key(org, slugify(name)[:64] or "experiment")
-        elif Experiment.objects.for_org(org).filter(key=key).exists():
-            refuse({"key": f"This tenant already has an experiment with the key '{key}'."})
-        experiment = Experiment.objects.create(
-            organization=org, name=name.strip(), key=key, target_metric=target_metric,
-            min_sample_per_variant=min_sample_per_variant, duration_days=duration_days,
-        )
+        for _attempt in range(KEY_ATTEMPTS):
+            key = chosen_key or _free_key(org, slugify(name)[:64] or "experiment")
+            taken = f"This tenant already has an experiment with the key '{key}'."
+            if chosen_key and Experiment.objects.for_org(org).filter(key=key).exists():
+                refuse({"key": taken})
+            try:
+                # A savepoint: a concurrent create can take the same key between the check
+                # and the insert; the unique constraint catches it.
+                with transaction.atomic():
+                    experiment = Experiment.objects.create(
+                        organization=org, name=name.strip(), key=key,
+                        target_metric=target_metric,
+                        min_sample_per_variant=min_sample_per_variant,
+                        duration_days=duration_days,
+                    )
+                break
+            except IntegrityError:
+                if chosen_key:
+                    refuse({"key": taken})
+        else:
+            refuse({"key": "Another experiment took this name's key just now; try again."})
         # One by one, in the given order: the ids fix the order of the weight ranges.
         for row in rows:
             Variant.objects.create(organization=org, experiment=experiment, **row)

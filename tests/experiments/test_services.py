@@ -351,6 +351,7 @@ def test_an_observation_is_recorded_once_per_key(org):
     first = record(org, experiment, lead, "msg-1:booked")
     again = record(org, experiment, lead, "msg-1:booked")
     assert again.pk == first.pk and first.variant == variant
+    assert (first.replayed, again.replayed) == (False, True)
     assert Observation.objects.count() == 1
 
 
