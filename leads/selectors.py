@@ -557,12 +557,6 @@ def lost_reasons_for_org(org: Organization):
     return LostReason.objects.for_org(org)
 
 
-def mentionable_members(org: Organization):
-    """The tenant's active members a note may mention, by username."""
-    return (Membership.objects.for_org(org).filter(user__is_active=True)
-            .select_related("user").order_by("user__username"))
-
-
 def leads_for_reader(org: Organization, membership: Membership):
     """The leads an SDR may read: their own, and those whose notes mention them (a colleague
     asked them in)."""
