@@ -10,8 +10,8 @@ from flexoraa.api import router
 from flexoraa.viewsets import MeView
 
 # Importing each app's API module registers its viewsets on the one router.
-for api_module in ("leads.api", "agents.api", "billing.api", "appointments.api",
-                   "experiments.api", "compliance.api", "monitoring.api"):
+for api_module in ("flexoraa.notification_api", "leads.api", "agents.api", "billing.api",
+                   "appointments.api", "experiments.api", "compliance.api", "monitoring.api"):
     import_module(api_module)
 
 api_patterns = [
@@ -27,6 +27,7 @@ urlpatterns = [
     path("availability/", views.AvailabilityToggleView.as_view(), name="availability-toggle"),
     path("organization/switch/", views.organization_switch, name="organization-switch"),
     path("operations/", views.OperationsView.as_view(), name="operations"),
+    path("notifications/", include("flexoraa.notification_urls")),
     path("favicon.ico", views.favicon),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -11,6 +11,13 @@ SCHEDULES = [
         every=timedelta(minutes=1),
     ),
     PeriodicJob(
+        name="leads.sla_warning",
+        task="leads.sla_warning",
+        description="Tell the owner of each lead that has used 80 % of its first-response time "
+                    "without a reply, once per target, in their notification centre.",
+        every=timedelta(minutes=1),
+    ),
+    PeriodicJob(
         name="leads.follow_ups_due",
         task="leads.follow_ups_due",
         description="Tell the owner of each open follow-up whose time has come, once per due "

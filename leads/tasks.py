@@ -9,12 +9,18 @@ from flexoraa.actors import Actor
 from flexoraa.jobs import PERIODIC_QUEUE, job_run
 from flexoraa.models import Organization
 from leads import services
+from leads.services import sla_warning as sla_warnings
 
 
 @shared_task(name="leads.sla_check", queue=PERIODIC_QUEUE)
 def sla_check():
     return job_run("leads.sla_check", lambda: services.sla_breaches_record(
         actor=Actor.system("job:leads.sla_check")))
+
+
+@shared_task(name="leads.sla_warning", queue=PERIODIC_QUEUE)
+def sla_warning():
+    return job_run("leads.sla_warning", sla_warnings.sla_warnings_send)
 
 
 @shared_task(name="leads.follow_ups_due", queue=PERIODIC_QUEUE)

@@ -1,12 +1,22 @@
 """factory_boy factories for the platform core, and the registry of tenant-owned objects
 the cross-tenant test creates. Each app's issue adds its models to TENANT_OBJECT_MAKERS."""
 
+import uuid
+
 import factory
 from django.contrib.auth import get_user_model
 
 from flexoraa import services
 from flexoraa.actors import Actor
-from flexoraa.models import ApiKey, AuditEvent, Membership, Organization, Role
+from flexoraa.models import (
+    ApiKey,
+    AuditEvent,
+    Membership,
+    Notification,
+    NotificationKind,
+    Organization,
+    Role,
+)
 
 User = get_user_model()
 
@@ -53,6 +63,18 @@ def make_api_key(org, *, name="Integration"):
 
 def make_audit_event(org, *, action="test.event", data=None, actor=SETUP_ACTOR):
     return services.audit_event_record(org=org, actor=actor, action=action, data=data or {})
+
+
+def make_notification(recipient, *, kind=NotificationKind.LEAD_ASSIGNED, title="A lead for you",
+                      url="", body="", dedupe_key=None):
+    """One notification for ``recipient`` (a membership), created as the services do."""
+    from flexoraa.notifications import notifications_create
+
+    key = dedupe_key or f"test:{uuid.uuid4().hex}"
+    (notification,) = notifications_create(
+        org=recipient.organization, recipient_ids=[recipient.pk], kind=kind, title=title,
+        url=url, body=body, dedupe_key=key)
+    return notification
 
 
 def _make_sla_breach(org):
@@ -160,6 +182,7 @@ def _tenant_object_makers():
         Membership: lambda org: make_membership(org),
         ApiKey: lambda org: make_api_key(org)[0],
         AuditEvent: lambda org: make_audit_event(org),
+        Notification: lambda org: make_notification(make_membership(org)),
         Lead: _make_lead,
         FollowUp: _make_follow_up,
         LostReason: _make_lost_reason,

@@ -112,7 +112,7 @@ def notifications_create_many(
         ] if len(wanted) > len(existing) else []
         to_email = [row.pk for row in created if row.kind in (members[row.recipient_id] or ())]
         if to_email:
-            transaction.on_commit(_EmailLater(to_email), robust=True)
+            transaction.on_commit(_email_later(to_email), robust=True)
     if created:
         logger.info("notifications created", extra={
             "organization_id": org.pk, "count": len(created),
@@ -136,16 +136,14 @@ def notifications_create(
     ])
 
 
-class _CreateLater:
-    """The after-commit half of ``notify_after_commit``: a value holding ids and text, so
-    it never reaches back into the caller's rows."""
+def _create_later(org: Organization, drafts: list[NotificationDraft]):
+    """The after-commit half of ``notify_after_commit``: it holds ids and text, so it never
+    reaches back into the caller's rows."""
 
-    def __init__(self, org: Organization, drafts: list[NotificationDraft]):
-        self.org = org
-        self.drafts = drafts
+    def create_notifications():
+        notifications_create_many(org=org, drafts=drafts)
 
-    def __call__(self):
-        notifications_create_many(org=self.org, drafts=self.drafts)
+    return create_notifications
 
 
 def notify_many_after_commit(*, org: Organization, drafts: Iterable[NotificationDraft]) -> None:
@@ -156,7 +154,7 @@ def notify_many_after_commit(*, org: Organization, drafts: Iterable[Notification
     if drafts:
         # Robust: a notification that fails to be created is logged and never stops the
         # caller's other after-commit work (its drains, its emails).
-        transaction.on_commit(_CreateLater(org, drafts), robust=True)
+        transaction.on_commit(_create_later(org, drafts), robust=True)
 
 
 def notify_after_commit(
@@ -174,14 +172,13 @@ def notify_after_commit(
     ])
 
 
-class _EmailLater:
-    def __init__(self, notification_ids: list[int]):
-        self.notification_ids = notification_ids
-
-    def __call__(self):
+def _email_later(notification_ids: list[int]):
+    def enqueue_emails():
         from flexoraa.tasks import notifications_email
 
-        notifications_email.delay(self.notification_ids)
+        notifications_email.delay(notification_ids)
+
+    return enqueue_emails
 
 
 def _recipient_checked(org: Organization, recipient: Membership) -> None:

@@ -26,6 +26,7 @@ from leads.models import (
     RoutingPoolMember,
     Tier,
 )
+from leads.services import notices
 from leads.services.common import (
     BusinessClock,
     settings_locked,
@@ -234,6 +235,7 @@ def lead_reassign(
         assignment, event = rows
         assignment.save()
         event.save()
+        notices.leads_assigned_notify(org=org, assigned=[(lead, assignment)], by=by)
         audit_event_record(
             org=org, actor=actor, action="lead.reassigned", target=lead,
             data={"to": owner_id, "from": assignment.from_owner_id, "reason": "manual"},

@@ -18,8 +18,10 @@ from leads.models import (
     Lead,
     LeadEvent,
     Source,
+    Tier,
     VerificationStatus,
 )
+from leads.services import notices, sla_warning
 from leads.services.assignment import OrgRouter, assignment_apply
 from leads.services.common import (
     BusinessClock,
@@ -180,6 +182,7 @@ def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, ac
     result = score_apply(lead, lead_settings)
     clock = BusinessClock(org, lead_settings)
     lead.first_response_due_at = clock.first_response_due(start, lead.tier)
+    lead.first_response_warn_at = sla_warning.warn_at(clock, start, lead.tier)
     router = OrgRouter(org, lead_settings)
     decision = router.decide(lead.tier)
     rows = assignment_apply(org=org, lead=lead, decision=decision, at=now, clock=clock,
@@ -217,6 +220,12 @@ def _intake_once(*, org, data: LeadInput, checked: ContactCheck, source: str, ac
         data={"source": source, "tier": lead.tier, "score": lead.score, "owner": lead.owner_id,
               "reason": decision.reason},
     )
+    # A HOT lead is told as HOT (to its owner, or the managers while nobody holds it), which
+    # says it is theirs too: one notification, not two.
+    if lead.tier == Tier.HOT:
+        notices.lead_hot_notify(org=org, lead=lead, at=now, by=by, managers=router.managers)
+    elif rows is not None:
+        notices.leads_assigned_notify(org=org, assigned=[(lead, rows[0])], by=by)
     return IntakeResult(lead=lead, created=True)
 
 

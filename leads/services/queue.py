@@ -30,6 +30,7 @@ from leads.models import (
     RoutingPoolMember,
     Tier,
 )
+from leads.services import notices
 from leads.services.assignment import Decision, OrgRouter, assignment_apply
 from leads.services.common import BusinessClock, settings_locked
 
@@ -137,6 +138,8 @@ def unassigned_queue_drain(*, org: Organization, actor: Actor = QUEUE_DRAIN_ACTO
                                                   "updated_at"])
                 LeadAssignment.objects.bulk_create(assignments)
                 LeadEvent.objects.bulk_create(events)
+                notices.leads_assigned_notify(org=org,
+                                              assigned=zip(placed, assignments, strict=True))
                 assigned += len(placed)
             # A short read means the queue (of the tiers with room) is empty; a read that
             # placed nothing means every lead in it waits for a pool that just filled.

@@ -9,6 +9,7 @@ from datetime import datetime
 from flexoraa.models import Membership, Organization
 from leads import selectors
 from leads.models import AssignmentReason, Lead, LeadEvent, Tier
+from leads.services import notices, sla_warning
 from leads.services.assignment import Decision, OrgRouter, assignment_apply
 from leads.services.common import (
     BusinessClock,
@@ -40,6 +41,8 @@ def rescore(
     if lead.is_open and TIER_RANK.get(result.tier, 0) > TIER_RANK.get(old_tier, 0):
         changed += _tier_rose(org, lead, old_tier=old_tier, start=min(at or now, now), now=now,
                               by=by)
+        if lead.tier == Tier.HOT:
+            notices.lead_hot_notify(org=org, lead=lead, at=now, by=by)
     return changed
 
 
@@ -55,7 +58,8 @@ def _tier_rose(org: Organization, lead: Lead, *, old_tier: str, start: datetime,
         running = lead.first_response_due_at
         if running is None or due < running:
             lead.first_response_due_at = due
-            changed.append("first_response_due_at")
+            lead.first_response_warn_at = sla_warning.warn_at(clock, start, lead.tier)
+            changed += ["first_response_due_at", "first_response_warn_at"]
             timeline_event(
                 org=org, lead=lead, kind=LeadEvent.Kind.SLA_CHANGED, at=now, actor=by,
                 data={"tier": lead.tier, "due_at": due.isoformat(),
@@ -82,6 +86,8 @@ def _tier_rose(org: Organization, lead: Lead, *, old_tier: str, start: datetime,
     router.save()
     assignment.save()
     event.save()
+    if lead.tier != Tier.HOT:  # a HOT lead's owner hears of it as HOT (``rescore``)
+        notices.leads_assigned_notify(org=org, assigned=[(lead, assignment)], by=by)
     if owner is not None:
         queue_drain_after_commit(org.pk)  # the owner it left has room for a queued lead
     return [*changed, "owner", "assigned_at", "leak_due_at"]

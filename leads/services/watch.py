@@ -23,6 +23,7 @@ from flexoraa.notifications import email_managers
 from flexoraa.selectors import actor_membership
 from flexoraa.services import audit_event_record, audit_events_record
 from leads.models import AssignmentReason, Lead, LeadAssignment, LeadEvent, SlaBreach
+from leads.services import notices
 from leads.services.assignment import Decision, OrgRouter, assignment_apply
 from leads.services.common import (
     BusinessClock,
@@ -246,7 +247,7 @@ def _move_org_leads(org: Organization, leads: list[Lead], now: datetime, actor: 
         lead_id__in=[lead.pk for lead in leads], from_owner__isnull=False
     ).values_list("lead_id", "from_owner_id"):
         left_behind[lead_id].add(from_owner)
-    assignments, events, audit = [], [], []
+    assignments, events, audit, handed = [], [], [], []
     counts = dict.fromkeys((MOVED, ESCALATED, QUEUED, KEPT), 0)
     for lead in leads:
         previous = lead.owner_id
@@ -273,6 +274,7 @@ def _move_org_leads(org: Organization, leads: list[Lead], now: datetime, actor: 
             assignment, event = assignment_apply(org=org, lead=lead, decision=decision, at=now,
                                                  clock=clock, router=router)
             assignments.append(assignment)
+            handed.append(lead)
             events.append(event)
             audit.append(("lead.reassigned", lead,
                           {"from": previous, "to": decision.owner_id, "reason": decision.reason}))
@@ -309,6 +311,7 @@ def _move_org_leads(org: Organization, leads: list[Lead], now: datetime, actor: 
                                      "updated_at"])
     LeadAssignment.objects.bulk_create(assignments)
     LeadEvent.objects.bulk_create(events)
+    notices.leads_assigned_notify(org=org, assigned=zip(handed, assignments, strict=True))
     router.save()
     audit_events_record(org=org, actor=actor, events=audit)
     if counts[MOVED] or counts[ESCALATED] or counts[QUEUED]:
