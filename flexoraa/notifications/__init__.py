@@ -18,6 +18,7 @@ from flexoraa.notifications.services import (
     notifications_create,
     notifications_create_many,
     notifications_mark_read,
+    notifications_redact,
     notify_after_commit,
     notify_many_after_commit,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "notifications_create",
     "notifications_create_many",
     "notifications_mark_read",
+    "notifications_redact",
     "notify_after_commit",
     "notify_many_after_commit",
 ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from flexoraa.actors import Actor
@@ -250,3 +251,23 @@ def membership_email_kinds_set(
         audit_event_record(org=org, actor=actor, action="membership.email_notifications",
                            target=locked, data={"kinds": chosen, "was": before})
     return locked
+
+
+ERASED_TITLE = "About someone whose personal data was erased"
+
+
+def notifications_redact(*, org: Organization, url_prefixes: Iterable[str]) -> int:
+    """Overwrite the title and body of every notification of ``org`` that links under one
+    of ``url_prefixes`` (a lead's page ``/leads/42/``, a conversation's ``/inbox/7/``): they
+    name the person. For anonymization, inside its transaction; the rows, their kind, link
+    and read state stay. Returns how many it overwrote."""
+    prefixes = [prefix for prefix in url_prefixes if prefix.startswith("/")]
+    if not prefixes:
+        return 0
+    match = Q()
+    for prefix in prefixes:
+        # A prefix ends at a path segment: /leads/4/ is not /leads/42/.
+        match |= Q(url__startswith=prefix if prefix.endswith("/") else f"{prefix}/")
+        match |= Q(url=prefix.rstrip("/"))
+    return Notification.objects.for_org(org).filter(match).exclude(
+        title=ERASED_TITLE, body="").update(title=ERASED_TITLE, body="")

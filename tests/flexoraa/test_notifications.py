@@ -23,6 +23,7 @@ from flexoraa.notifications import (
     notifications_create,
     notifications_create_many,
     notifications_mark_read,
+    notifications_redact,
     notify_after_commit,
 )
 from tests.factories import SETUP_ACTOR, make_membership, make_notification
@@ -251,6 +252,28 @@ def test_a_person_chooses_their_email_kinds_and_the_change_is_audited(org, sdr, 
     assert "birthday" in refused.value.message
     assert membership_email_kinds_set(org=org, membership=sdr, kinds=[],
                                       actor=SETUP_ACTOR).notify_by_email == []
+
+
+def test_anonymizing_a_lead_overwrites_what_its_notifications_say_and_keeps_them(
+    org, other_org, sdr
+):
+    about = make_notification(sdr, title="HOT lead: Priya Sharma (WhatsApp)", body="Budget",
+                              url="/leads/4/")
+    note = make_notification(sdr, kind=NotificationKind.MENTION, url="/leads/4/#note-9",
+                             title="Asha mentioned you on Priya Sharma")
+    other_lead = make_notification(sdr, title="HOT lead: Ravi (API)", url="/leads/42/")
+    outsider = make_notification(make_membership(other_org), title="Priya", url="/leads/4/")
+
+    assert notifications_redact(org=org, url_prefixes=["/leads/4/", "/inbox/7"]) == 2
+    assert notifications_redact(org=org, url_prefixes=["/leads/4/"]) == 0
+    for kept in (about, note):
+        kept.refresh_from_db()
+        assert (kept.title, kept.body) == (
+            "About someone whose personal data was erased", "")
+        assert kept.url.startswith("/leads/4/") and kept.read_at is None
+    other_lead.refresh_from_db()
+    outsider.refresh_from_db()
+    assert other_lead.title == "HOT lead: Ravi (API)" and outsider.title == "Priya"
 
 
 @needs_postgres
