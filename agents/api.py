@@ -2,7 +2,8 @@
 and the verdict on the NLU's predicted intent. Registered on the one router."""
 
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -73,6 +74,7 @@ class ConversationFilter(TenantFilterSet):
         model = Conversation
         fields = ["channel", "lead"]
 
+    @extend_schema_field(OpenApiTypes.INT)  # a membership id; the schema cannot guess it
     def filter_assignee(self, queryset, name, value):
         return selectors.with_assignee(queryset).filter(assignee_pk=value.pk)
 
