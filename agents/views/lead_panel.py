@@ -21,7 +21,7 @@ from django.views import View
 from agents.models import Conversation, Message, MessageStatus
 from agents.services import compose
 from agents.views.common import contact_name, sender_words, window_state
-from agents.views.thread import ConversationPageMixin, ReplyView, _params
+from agents.views.thread import ConversationPageMixin, ReplyView
 from flexoraa import lead_panels
 from flexoraa.errors import FlexoraaError
 from flexoraa.models import Membership, Organization
@@ -177,11 +177,7 @@ class LeadConversationReplyView(LeadConversationMixin, ReplyView):
     def post(self, request, pk):
         conversation = self.get_conversation(pk)
         data = request.POST
-        template_id = data.get("template", "")
-        params = _params(data)
-        typed = {"text": data.get("text", ""), "template_id": template_id, "params": params,
-                 "scheduled_for": data.get("scheduled_for", ""),
-                 "client_id": data.get("client_id", "")}
+        template_id, params, typed = self.typed(data)
         now = timezone.now()
         conversation.window = window_state(conversation, now)
         try:

@@ -239,14 +239,21 @@ class TemplateFieldsView(ConversationPageMixin, View):
 
 
 class ReplyView(ConversationPageMixin, View):
+    @staticmethod
+    def typed(data) -> tuple[str, list, dict]:
+        """The template chosen, its parameters, and all the person typed, to put back in the
+        box after a refusal."""
+        template_id = data.get("template", "")
+        params = _params(data)
+        return template_id, params, {
+            "text": data.get("text", ""), "template_id": template_id, "params": params,
+            "scheduled_for": data.get("scheduled_for", ""), "client_id": data.get("client_id", ""),
+        }
+
     def post(self, request, pk):
         conversation = self.get_conversation(pk)
         data = request.POST
-        template_id = data.get("template", "")
-        params = _params(data)
-        typed = {"text": data.get("text", ""), "template_id": template_id, "params": params,
-                 "scheduled_for": data.get("scheduled_for", ""),
-                 "client_id": data.get("client_id", "")}
+        template_id, params, typed = self.typed(data)
         try:
             message = self.send(conversation, data, template_id, params)
         except FlexoraaError as error:
