@@ -1,19 +1,16 @@
-"""Reads LeadOS shares between pages, the API, the admin and jobs. Each starts from
-``Model.objects.for_org(org)``."""
+"""The home pages' figures and an SDR's queue."""
+
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from statistics import quantiles
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Case,
     Count,
     DateTimeField,
-    Exists,
     F,
     IntegerField,
-    OuterRef,
     Q,
     Value,
     When,
@@ -21,216 +18,16 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from flexoraa.models import MANAGING_ROLES, Membership, Organization, Role
-
-# OPEN_STATUSES and Status are also how other apps read lead statuses (never leads.models).
+from flexoraa.models import Membership, Organization, Role
 from leads.models import (
     OPEN_STATUSES,
-    FollowUp,
     Lead,
-    LeadAssignment,
-    LeadEvent,
-    LeadSettings,
-    LostReason,
-    Note,
-    RoutingPoolMember,
     SlaBreach,
-    Status,
     Tier,
 )
 
-
-def lead_settings_for(org: Organization) -> LeadSettings:
-    """The tenant's settings, or the defaults (unsaved) when it never changed them."""
-    found = LeadSettings.objects.for_org(org).first()
-    return found if found is not None else LeadSettings(organization=org)
-
-
-def leads_for_org(org: Organization):
-    return Lead.objects.for_org(org).select_related("owner__user")
-
-
-def leads_for_owner(org: Organization, membership: Membership):
-    return leads_for_org(org).filter(owner=membership)
-
-
-def leads_by_urgency(queryset):
-    """Open leads first; among them the HOT ones, then the earliest SLA due."""
-    return queryset.annotate(
-        open_rank=Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1),
-                       output_field=IntegerField()),
-        tier_rank=Case(When(tier=Tier.HOT, then=Value(0)), When(tier=Tier.WARM, then=Value(1)),
-                       default=Value(2), output_field=IntegerField()),
-    ).order_by("open_rank", "tier_rank", F("first_response_due_at").asc(nulls_last=True), "-id")
-
-
-def unassigned_leads(org: Organization):
-    """The unassigned queue: open leads nobody holds, soonest first-response target first
-    (through the ``lead_unassigned_queue`` partial index)."""
-    return (
-        Lead.objects.for_org(org).filter(owner__isnull=True, status__in=OPEN_STATUSES)
-        .order_by(F("first_response_due_at").asc(nulls_last=True), "id")
-    )
-
-
-def lead_search(queryset, text: str):
-    text = text.strip()
-    if not text:
-        return queryset
-    return queryset.filter(
-        Q(name__icontains=text) | Q(email__icontains=text) | Q(phone__icontains=text)
-    )
-
-
-def lead_timeline(org: Organization, lead: Lead):
-    return LeadEvent.objects.for_org(org).filter(lead=lead).select_related("actor__user")
-
-
-def lead_assignments(org: Organization, lead: Lead):
-    return LeadAssignment.objects.for_org(org).filter(lead=lead).select_related(
-        "from_owner__user", "to_owner__user", "actor__user"
-    )
-
-
-def open_breaches(org: Organization):
-    return SlaBreach.objects.for_org(org).filter(acknowledged_at__isnull=True).select_related(
-        "lead", "owner__user"
-    )
-
-
-def assignable_members(org: Organization):
-    """Who a manager can hand a lead to: every SDR and manager of the tenant."""
-    return Membership.objects.for_org(org).select_related("user").order_by(
-        "role", "user__username"
-    )
-
-
-def pool_members(org: Organization):
-    return RoutingPoolMember.objects.for_org(org).select_related("membership__user")
-
-
-def team_load(org: Organization):
-    """Each member with their open leads, for the team queue."""
-    return assignable_members(org).annotate(
-        open_leads=Count("owned_leads", filter=Q(owned_leads__status__in=OPEN_STATUSES))
-    )
-
-
-def managers_of(org: Organization):
-    return Membership.objects.for_org(org).filter(role__in=MANAGING_ROLES)
-
-
-@dataclass(frozen=True)
-class SlaReport:
-    since: object
-    answered: int  # leads with a first response
-    met: int  # of those, answered by their due time
-    overdue: int  # unanswered past their due time
-    waiting: int  # unanswered, still inside their target
-    p50_seconds: float | None
-    p90_seconds: float | None
-
-    @property
-    def decided(self) -> int:
-        """Leads whose target is settled: answered, or past due unanswered."""
-        return self.answered + self.overdue
-
-    @property
-    def met_percent(self) -> float | None:
-        return None if self.decided == 0 else round(100 * self.met / self.decided, 1)
-
-
-def status_counts(queryset) -> dict[str, int]:
-    rows = queryset.values("status").annotate(n=Count("pk")).order_by()
-    counts = {status: 0 for status in Status.values}
-    counts.update({row["status"]: row["n"] for row in rows})
-    return counts
-
-
-def sdr_members(org: Organization):
-    return Membership.objects.for_org(org).filter(role=Role.SDR).select_related("user")
-
-
-def open_leads_for_org(org: Organization):
-    """The tenant's leads someone still has to work, with their owners (the team queue)."""
-    return leads_for_org(org).filter(status__in=OPEN_STATUSES)
-
-
-def breaches_for_org(org: Organization):
-    """Every SLA breach of the tenant, acknowledged or not."""
-    return SlaBreach.objects.for_org(org).select_related("lead", "owner__user")
-
-
-def breach_for_lead(org: Organization, lead: Lead) -> SlaBreach | None:
-    return (
-        SlaBreach.objects.for_org(org).filter(lead=lead)
-        .select_related("acknowledged_by__user").first()
-    )
-
-
-def _p50_p90(durations: list[float]) -> tuple[float | None, float | None]:
-    if not durations:
-        return None, None
-    if len(durations) == 1:
-        return durations[0], durations[0]
-    cuts = quantiles(sorted(durations), n=10, method="inclusive")
-    return cuts[4], cuts[8]
-
-
-def _sla_window(org: Organization, days: int):
-    """The leads an SLA report covers (created in the last ``days`` days, with a target) and
-    the report's counts as aggregates."""
-    now = timezone.now()
-    since = now - timedelta(days=days)
-    leads = Lead.objects.for_org(org).filter(
-        created_at__gte=since, first_response_due_at__isnull=False
-    )
-    counts = {
-        "answered": Count("pk", filter=Q(first_response_at__isnull=False)),
-        "met": Count("pk", filter=Q(first_response_at__isnull=False,
-                                    first_response_at__lte=F("first_response_due_at"))),
-        "overdue": Count("pk", filter=Q(first_response_at__isnull=True,
-                                        first_response_due_at__lt=now)),
-        "waiting": Count("pk", filter=Q(first_response_at__isnull=True,
-                                        first_response_due_at__gte=now)),
-    }
-    return leads, since, counts
-
-
-def sla_report(org: Organization, *, owner: Membership | None = None, days: int = 30) -> SlaReport:
-    """% of first-response targets met and p50 / p90 first-response time over the leads created
-    in the last ``days`` days, of one owner or of the whole team."""
-    leads, since, counts = _sla_window(org, days)
-    if owner is not None:
-        leads = leads.filter(owner=owner)
-    durations = [
-        (answered - created).total_seconds()
-        for created, answered in leads.filter(first_response_at__isnull=False)
-        .values_list("created_at", "first_response_at").iterator(2000)
-    ]
-    p50, p90 = _p50_p90(durations)
-    return SlaReport(since=since, p50_seconds=p50, p90_seconds=p90, **leads.aggregate(**counts))
-
-
-def sla_reports_by_owner(org: Organization, *, days: int = 30) -> dict[int, SlaReport]:
-    """``sla_report`` of every owner at once (two queries, whatever the team's size): owner id
-    to their report. An owner with no lead in the window is absent."""
-    leads, since, counts = _sla_window(org, days)
-    leads = leads.filter(owner__isnull=False)
-    rows = leads.values("owner").annotate(**counts).order_by()
-    durations: dict[int, list[float]] = {}
-    for owner_id, created, answered in (
-        leads.filter(first_response_at__isnull=False)
-        .values_list("owner_id", "created_at", "first_response_at").iterator(2000)
-    ):
-        durations.setdefault(owner_id, []).append((answered - created).total_seconds())
-    reports = {}
-    for row in rows:
-        owner_id = row.pop("owner")
-        p50, p90 = _p50_p90(durations.get(owner_id, []))
-        reports[owner_id] = SlaReport(since=since, p50_seconds=p50, p90_seconds=p90, **row)
-    return reports
-
+# OPEN_STATUSES and Status are also how other apps read lead statuses (never leads.models).
+from leads.selectors.core import lead_settings_for, p50_p90, team_load
 
 # --- the home pages ------------------------------------------------------------------------
 # Each read below is one or two aggregate queries, whatever the number of leads, members or
@@ -239,7 +36,7 @@ def sla_reports_by_owner(org: Organization, *, days: int = 30) -> dict[int, SlaR
 TIERS_HOT_FIRST = (Tier.HOT, Tier.WARM, Tier.COLD)
 
 
-def _tenant_day_bounds(org: Organization, now: datetime) -> tuple[datetime, datetime]:
+def tenant_day_bounds(org: Organization, now: datetime) -> tuple[datetime, datetime]:
     """Midnight to midnight of ``now``'s day in the tenant's time zone."""
     zone = ZoneInfo(org.timezone)
     day = now.astimezone(zone).date()
@@ -294,7 +91,7 @@ def first_responses_today(org: Organization, *, now: datetime | None = None
     answered leads). A lead without a target (closed before anyone answered) is left out, as
     in ``sla_report``."""
     now = now or timezone.now()
-    start, end = _tenant_day_bounds(org, now)
+    start, end = tenant_day_bounds(org, now)
     lead_settings = lead_settings_for(org)
     durations: dict[str, list[float]] = {tier: [] for tier in Tier.values}
     met: dict[str, int] = dict.fromkeys(Tier.values, 0)
@@ -309,7 +106,7 @@ def first_responses_today(org: Organization, *, now: datetime | None = None
         met[tier] += answered <= due
     responses = []
     for tier in TIERS_HOT_FIRST:
-        p50, p90 = _p50_p90(durations[tier])
+        p50, p90 = p50_p90(durations[tier])
         responses.append(TierResponse(
             tier=tier, target_minutes=lead_settings.sla_minutes(tier),
             answered=len(durations[tier]), met=met[tier], p50_seconds=p50, p90_seconds=p90,
@@ -324,7 +121,7 @@ class BreachCounts:
 
 
 def breach_counts(org: Organization, *, now: datetime | None = None) -> BreachCounts:
-    start, end = _tenant_day_bounds(org, now or timezone.now())
+    start, end = tenant_day_bounds(org, now or timezone.now())
     row = SlaBreach.objects.for_org(org).aggregate(
         today=Count("pk", filter=Q(breached_at__gte=start, breached_at__lt=end)),
         unacknowledged=Count("pk", filter=Q(acknowledged_at__isnull=True)),
@@ -426,7 +223,7 @@ def lead_trend(org: Organization, *, days: int = 30, now: datetime | None = None
     """Leads created per day by tier, and SLA breaches per day, over the last ``days`` days
     (today included) in the tenant's time zone: two grouped queries."""
     zone = ZoneInfo(org.timezone)
-    today_start, tomorrow = _tenant_day_bounds(org, now or timezone.now())
+    today_start, tomorrow = tenant_day_bounds(org, now or timezone.now())
     last_day = today_start.date()
     first_day = last_day - timedelta(days=days - 1)
     since = datetime.combine(first_day, time.min, tzinfo=zone)
@@ -506,59 +303,3 @@ def owner_tier_counts(org: Organization, membership: Membership) -> dict[str, in
         **{tier: Count("pk", filter=Q(tier=tier)) for tier in Tier.values}
     )
     return {tier: row[tier] for tier in TIERS_HOT_FIRST}
-
-
-# --- a lead's workspace: notes, follow-ups, lost reasons -----------------------------------
-
-NOTES_SHOWN = 50
-FOLLOW_UPS_SHOWN = 50
-
-
-def lead_notes(org: Organization, lead: Lead):
-    """The lead's notes, newest first, with their authors."""
-    return Note.objects.for_org(org).filter(lead=lead).select_related("author__user")
-
-
-def notes_for_org(org: Organization):
-    return Note.objects.for_org(org).select_related("author__user").prefetch_related(
-        "mentions")
-
-
-def lead_follow_ups(org: Organization, lead: Lead):
-    """The lead's follow-ups: open ones first, soonest due first, then the done ones, most
-    recently done first."""
-    return (
-        FollowUp.objects.for_org(org).filter(lead=lead).select_related("owner__user")
-        .annotate(done_rank=Case(When(done_at__isnull=True, then=Value(0)), default=Value(1),
-                                 output_field=IntegerField()))
-        .order_by("done_rank", "due_at", F("done_at").desc(nulls_last=True), "id")
-    )
-
-
-def follow_ups_for_org(org: Organization):
-    return FollowUp.objects.for_org(org).select_related("lead", "owner__user")
-
-
-def follow_ups_due_today(org: Organization, membership: Membership, *,
-                         now: datetime | None = None, limit: int = FOLLOW_UPS_SHOWN):
-    """The member's open follow-ups due before tonight's midnight in the tenant's time zone
-    (overdue ones included), soonest first, with their leads: one query through the
-    ``follow_up_owner_open`` index."""
-    _start, end = _tenant_day_bounds(org, now or timezone.now())
-    return list(
-        FollowUp.objects.for_org(org)
-        .filter(owner=membership, done_at__isnull=True, due_at__lt=end)
-        .select_related("lead").order_by("due_at", "id")[:limit]
-    )
-
-
-def lost_reasons_for_org(org: Organization):
-    """Every lost reason of the tenant, active or retired, in the tenant's order."""
-    return LostReason.objects.for_org(org)
-
-
-def leads_for_reader(org: Organization, membership: Membership):
-    """The leads an SDR may read: their own, and those whose notes mention them (a colleague
-    asked them in)."""
-    mentioned = Note.objects.filter(lead=OuterRef("pk"), mentions=membership)
-    return leads_for_org(org).filter(Q(owner=membership) | Exists(mentioned))
