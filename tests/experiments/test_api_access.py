@@ -11,6 +11,7 @@ from flexoraa.models import AuditEvent, Role
 from tests.experiments.factories import make_experiment, make_lead_id
 from tests.experiments.test_api import (
     BASE,
+    CLIENTS,
     CREATE,
     TACTICS,
     post,
@@ -91,7 +92,14 @@ def test_every_route_with_another_tenants_experiment_answers_like_a_missing_one(
 # --- the OpenAPI schema ---------------------------------------------------------------------
 
 
-def test_the_schema_documents_every_route_with_its_bodies_in_the_seeds_names(client):
+@pytest.fixture(params=CLIENTS)
+def either_client(request):
+    """The integration's key, then the manager's session."""
+    return request.getfixturevalue(request.param)
+
+
+def test_the_schema_documents_every_route_with_its_bodies_in_the_seeds_names(either_client):
+    client = either_client
     response = client.get("/api/schema/?format=json")
     assert response.status_code == 200
     schema = response.json()
